@@ -1,0 +1,162 @@
+"""Command line: `python -m fsrcnn {train,evaluate,upscale} --help`."""
+import argparse
+import logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
+
+DEFAULT_TILE = 256  # keep in step with upscaler.DEFAULT_TILE (not imported: TensorFlow loads slowly, --help should not)
+
+
+def _train(args) -> int:
+    from .train import TrainConfig, train
+
+    config = TrainConfig(
+        data=args.data, scale=args.scale, run_dir=args.run_dir, val=args.val, epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
+        deconv_lr=args.deconv_lr, final_lr_fraction=args.final_lr_fraction, d=args.d, s=args.s, m=args.m,
+        prelu_init=args.prelu_init, init_from=args.init_from, deconv_only_epochs=args.deconv_only_epochs,
+        jit_compile=not args.no_xla, seed=args.seed,
+    )
+    trainer = train(config, resume=args.resume)
+    if args.output:
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        trainer.net.save(args.output)
+        print(f"saved {args.output}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .evaluate import evaluate_folder, format_table
+    from .images import list_images
+    from .upscaler import Upscaler
+
+    scales = args.scale or [2, 3, 4]
+    upscaler = Upscaler(scales, weights_dir=args.weights_dir, device=args.device)
+    print(f"device: {upscaler.device_name}")
+    for scale in scales:
+        for folder in args.data:
+            rows = evaluate_folder(upscaler, folder, scale, tta=args.tta)
+            name = os.path.basename(os.path.normpath(folder))
+            print(format_table(name, scale, rows, len(list_images(folder))) + "\n", flush=True)
+    return 0
+
+
+def _upscale(args) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from .images import IMAGE_SUFFIXES, ImageError, open_image
+    from .upscaler import Upscaler, save_png, upscale_image
+
+    inputs, failures = [], 0
+    for item in map(Path, args.inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                print(f"error: {item}: no images in this folder", file=sys.stderr)
+                failures += 1
+            inputs += found
+        else:
+            inputs.append(item)
+    upscaler = Upscaler([args.scale], device=args.device, tile=args.tile)
+    out_dir = Path(args.output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for path in tqdm(inputs, desc=f"x{args.scale} on {upscaler.device_name}", unit="image", disable=len(inputs) < 2):
+        try:
+            loaded = open_image(path)
+            for note in loaded.notes:
+                tqdm.write(f"note: {path}: {note}")
+            result = upscale_image(upscaler, loaded, args.scale, tta=args.tta)
+            save_png(result, out_dir / f"{path.stem}.png")
+            written += 1
+        except (ImageError, ValueError, MemoryError) as e:
+            tqdm.write(f"error: {e}", file=sys.stderr)
+            failures += 1
+    print(f"{written} image(s) written to {out_dir}" + (f", {failures} failed" if failures else ""))
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fsrcnn", description="FSRCNN image super-resolution.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser(
+        "train",
+        help="train a model on folders of HR images",
+        description="Train FSRCNN on folders of high-resolution images. LR inputs are made on the fly with "
+        "the standard MATLAB-bicubic degradation. Checkpoints go to --run-dir after every epoch; "
+        "--resume continues an interrupted run from there.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    t.add_argument("--data", action="append", required=True, metavar="DIR", help="folder of HR images (repeatable)")
+    t.add_argument("--scale", type=int, choices=(2, 3, 4), required=True, help="upscaling factor")
+    t.add_argument("--run-dir", required=True, help="folder for checkpoints, log.csv and last.keras")
+    t.add_argument("--output", help="also save the final model here (a .keras file)")
+    t.add_argument("--val", metavar="DIR", help="folder of HR images for validation PSNR each epoch (e.g. Set5)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its last checkpoint")
+    t.add_argument("--epochs", type=int, default=100)
+    t.add_argument("--steps-per-epoch", type=int, default=500)
+    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--patch", type=int, default=48, help="LR patch side; the loss skips its border")
+    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the convolutions")
+    t.add_argument("--deconv-lr", type=float, default=1e-4, help="Adam learning rate of the deconvolution")
+    t.add_argument("--final-lr-fraction", type=float, default=0.01, help="cosine decay ends at this fraction")
+    t.add_argument("--d", type=int, default=56, help="feature channels")
+    t.add_argument("--s", type=int, default=12, help="shrunk channels")
+    t.add_argument("--m", type=int, default=4, help="mapping layers")
+    t.add_argument("--prelu-init", type=float, default=0.25, help="initial PReLU slope")
+    t.add_argument("--init-from", metavar="MODEL", help="start from another model's weights (e.g. another scale)")
+    t.add_argument("--deconv-only-epochs", type=int, default=0, help="first train only the deconvolution")
+    t.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
+    t.add_argument("--seed", type=int, help="random seed")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser(
+        "evaluate",
+        help="PSNR/SSIM of bicubic and FSRCNN on folders of HR images (standard protocol)",
+        description="Standard protocol: modcrop, MATLAB-bicubic LR, PSNR and SSIM on Y with a border of "
+        "`scale` pixels, averaged over each folder. Prints one table per folder and scale.",
+    )
+    e.add_argument("--data", action="append", required=True, metavar="DIR", help="folder of HR images (repeatable)")
+    e.add_argument("--scale", type=int, action="append", choices=(2, 3, 4), help="repeatable; default: 2, 3 and 4")
+    e.add_argument("--tta", action="store_true", help="also report FSRCNN with the geometric self-ensemble")
+    e.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
+    e.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
+    e.set_defaults(func=_evaluate)
+
+    u = sub.add_parser(
+        "upscale",
+        help="upscale image files or folders of them to lossless PNG",
+        description="Upscale each INPUT (an image file, or a folder of them) and write DIR/<input stem>.png. "
+        "Luma goes through FSRCNN, colour and transparency through bicubic. Unreadable files are reported "
+        "and skipped; the exit status is then non-zero.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    u.add_argument("inputs", nargs="+", metavar="INPUT", help="image file or folder of images")
+    u.add_argument("--scale", type=int, choices=(2, 3, 4), required=True, help="upscaling factor")
+    u.add_argument("--output", required=True, metavar="DIR", help="output folder (created if missing)")
+    u.add_argument("--tta", action="store_true", help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
+    u.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side in input pixels (bounds memory; result is the same)")
+    u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
+    u.set_defaults(func=_upscale)
+    return parser
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, OSError, RuntimeError) as e:
+        # Our own errors (ImageError, WeightsError, bad options) carry a message meant for the user.
+        from .images import ImageError
+        from .upscaler import WeightsError
+
+        if isinstance(e, (ImageError, WeightsError, FileExistsError)) or type(e) is ValueError:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        raise

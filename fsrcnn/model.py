@@ -1,0 +1,121 @@
+"""FSRCNN (Dong, Loy, Tang, ECCV 2016), and an exact faster form of it for inference.
+
+    LR luma (H, W, 1)
+      -> conv 5x5, d   + PReLU     feature extraction
+      -> conv 1x1, s   + PReLU     shrinking
+      -> m x (conv 3x3, s + PReLU) non-linear mapping
+      -> conv 1x1, d   + PReLU     expanding
+      -> transposed conv 9x9, stride = scale, 1 channel    deconvolution
+    HR luma (scale*H, scale*W, 1)
+
+Every layer is fully convolutional and PReLU shares its slope over the spatial axes, so one
+model takes any input size and batch.
+"""
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+DECONV_KERNEL = 9
+DECONV_NAME = "deconv"
+
+
+def build_fsrcnn(scale: int, d: int = 56, s: int = 12, m: int = 4, prelu_init: float = 0.25) -> keras.Model:
+    """The FSRCNN(d, s, m) network for an integer `scale`, luma in and out (0..1 floats).
+
+    He-normal convolutions and N(0, 0.001) deconvolution as in the paper. PReLU slopes start at
+    0.25 (the paper's value) rather than 0 (a plain ReLU): with only s = 12 channels in the
+    mapping layers, units that start dead under ReLU are a large share of the model.
+    """
+    if scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale}")
+
+    def conv_prelu(x, filters, kernel, name):
+        x = layers.Conv2D(filters, kernel, padding="same", kernel_initializer="he_normal", name=name)(x)
+        return layers.PReLU(
+            alpha_initializer=keras.initializers.Constant(prelu_init), shared_axes=[1, 2], name=f"{name}_prelu"
+        )(x)
+
+    lr = keras.Input(shape=(None, None, 1), name="lr_luma")
+    x = conv_prelu(lr, d, 5, "extract")
+    x = conv_prelu(x, s, 1, "shrink")
+    for i in range(m):
+        x = conv_prelu(x, s, 3, f"map{i + 1}")
+    x = conv_prelu(x, d, 1, "expand")
+    hr = layers.Conv2DTranspose(
+        1,
+        DECONV_KERNEL,
+        strides=scale,
+        padding="same",
+        kernel_initializer=keras.initializers.RandomNormal(0.0, 0.001),
+        name=DECONV_NAME,
+    )(x)
+    return keras.Model(lr, hr, name=f"fsrcnn_x{scale}_d{d}_s{s}_m{m}")
+
+
+def architecture(model: keras.Model) -> dict:
+    """scale, d, s, m of a model built by build_fsrcnn (read from its layers)."""
+    deconv = model.get_layer(DECONV_NAME)
+    maps = [l for l in model.layers if l.name.startswith("map") and not l.name.endswith("prelu")]
+    return {
+        "scale": int(deconv.strides[0]),
+        "d": int(model.get_layer("extract").filters),
+        "s": int(model.get_layer("shrink").filters),
+        "m": len(maps),
+    }
+
+
+def _deconv_taps(scale: int) -> tuple[int, int]:
+    """LR offsets (lowest, highest) that the 'same' transposed convolution reads for one HR pixel.
+
+    TF's 'same' transposed conv with kernel k and stride r pads (k - r) // 2 before, so HR pixel
+    r*q + phase gets LR pixel q + o through kernel tap r*(-o) + phase + pad.
+    """
+    pad = max(DECONV_KERNEL - scale, 0) // 2
+    low = -((DECONV_KERNEL - 1 - pad) // scale)
+    high = (scale - 1 + pad) // scale
+    return low, high
+
+
+def receptive_radius(scale: int, m: int = 4) -> int:
+    """How many LR pixels from a border an output pixel can still see padding (per side)."""
+    low, high = _deconv_taps(scale)
+    return 2 + m + max(-low, high)
+
+
+class SubPixelFSRCNN(keras.Model):
+    """The same function as a trained FSRCNN, with the deconvolution rewritten for speed.
+
+    A stride-r transposed convolution equals an ordinary small convolution to r*r channels (one
+    per output phase) followed by depth_to_space. That is the same arithmetic on the same
+    weights, but runs as one dense conv instead of TF's slow strided scatter.
+    """
+
+    def __init__(self, model: keras.Model):
+        super().__init__(name=model.name + "_subpixel")
+        self.scale = architecture(model)["scale"]
+        self.body = keras.Model(model.input, model.get_layer(DECONV_NAME).input)
+        kernel, bias = model.get_layer(DECONV_NAME).get_weights()  # (k, k, 1, d), (1,)
+        self.low, self.high = _deconv_taps(self.scale)
+        self.sub_kernel = tf.constant(self._subpixel_kernel(kernel[:, :, 0, :]))
+        self.bias = tf.constant(bias[0], tf.float32)
+
+    def _subpixel_kernel(self, w: np.ndarray) -> np.ndarray:
+        r, k = self.scale, DECONV_KERNEL
+        pad = max(k - r, 0) // 2
+        span = self.high - self.low + 1
+        out = np.zeros((span, span, w.shape[-1], r * r), np.float32)
+        for oy in range(self.low, self.high + 1):
+            for ox in range(self.low, self.high + 1):
+                for py in range(r):
+                    for px in range(r):
+                        ty, tx = -r * oy + py + pad, -r * ox + px + pad
+                        if 0 <= ty < k and 0 <= tx < k:
+                            out[oy - self.low, ox - self.low, :, py * r + px] = w[ty, tx]
+        return out
+
+    def call(self, lr):
+        feats = self.body(lr)
+        feats = tf.pad(feats, [[0, 0], [-self.low, self.high], [-self.low, self.high], [0, 0]])
+        phases = tf.nn.conv2d(feats, self.sub_kernel, strides=1, padding="VALID")
+        return tf.nn.depth_to_space(phases, self.scale) + self.bias

@@ -1,0 +1,242 @@
+"""Training: MSE on the patch interior, two Adam learning rates, validation, resumable checkpoints.
+
+Two learning rates, as in the paper and the seed design (1e-3 for the convolutions, 1e-4 for the
+deconvolution), used tensorflow-addons' MultiOptimizer; that package is dead and does not import
+with Keras 3, so `Trainer.train_step` applies two plain Keras optimizers, each to its own variables.
+
+Borders: a 'same' convolution sees zero padding within `receptive_radius` LR pixels of a patch
+edge, which never happens in a real photo. The loss is therefore taken only on the patch
+interior, and inference pads photos by reflection (upscaler.py), so the network is trained and
+used on image content alone (and tiles join seamlessly).
+"""
+from dataclasses import dataclass, asdict
+from pathlib import Path
+import json
+import logging
+import math
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .data import PAPER_DOWNSCALES, PatchSampler, load_pairs, make_pair
+from .images import list_images, read_rgb_or_gray
+from .model import DECONV_NAME, build_fsrcnn, receptive_radius
+from .upscaler import luma_forward
+
+log = logging.getLogger(__name__)
+
+
+class Trainer(keras.Model):
+    """Wraps an FSRCNN for `fit`: interior MSE loss and one optimizer per group of variables."""
+
+    def __init__(self, net: keras.Model, scale: int, margin: int, conv_optimizer, deconv_optimizer):
+        super().__init__()
+        self.net, self.scale, self.crop = net, scale, margin * scale
+        self.conv_optimizer, self.deconv_optimizer = conv_optimizer, deconv_optimizer
+        self.train_body = True  # False: only the deconvolution learns (transfer between scales)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.psnr_tracker = keras.metrics.Mean(name="psnr")
+
+    def call(self, x, training=False):
+        return self.net(x, training=training)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.psnr_tracker]
+
+    def variable_groups(self):
+        deconv = self.net.get_layer(DECONV_NAME).trainable_variables
+        ids = {id(v) for v in deconv}
+        return [v for v in self.net.trainable_variables if id(v) not in ids], deconv
+
+    def build_optimizers(self):
+        conv_vars, deconv_vars = self.variable_groups()
+        self.conv_optimizer.build(conv_vars)
+        self.deconv_optimizer.build(deconv_vars)
+
+    def train_step(self, data):
+        lr, hr = data
+        conv_vars, deconv_vars = self.variable_groups()
+        c = self.crop
+        with tf.GradientTape() as tape:
+            sr = self.net(lr, training=True)
+            mse = tf.reduce_mean(tf.square(sr[:, c:-c, c:-c] - hr[:, c:-c, c:-c]))
+            # Optimizers sum gradients over replicas, so each replica contributes its share.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            loss = mse / replicas
+        grads = tape.gradient(loss, conv_vars + deconv_vars)
+        if self.train_body:
+            self.conv_optimizer.apply_gradients(zip(grads[: len(conv_vars)], conv_vars))
+        self.deconv_optimizer.apply_gradients(zip(grads[len(conv_vars) :], deconv_vars))
+        self.loss_tracker.update_state(mse)
+        self.psnr_tracker.update_state(-10.0 * tf.math.log(mse) / math.log(10.0))
+        return {"loss": self.loss_tracker.result(), "psnr": self.psnr_tracker.result()}
+
+
+@dataclass
+class TrainConfig:
+    data: list[str]
+    scale: int
+    run_dir: str
+    val: str | None = None
+    epochs: int = 100
+    steps_per_epoch: int = 500
+    batch_size: int = 32
+    patch: int = 48
+    lr: float = 1e-3
+    deconv_lr: float = 1e-4
+    final_lr_fraction: float = 0.01
+    d: int = 56
+    s: int = 12
+    m: int = 4
+    prelu_init: float = 0.25
+    init_from: str | None = None
+    deconv_only_epochs: int = 0
+    downscales: tuple = PAPER_DOWNSCALES
+    jit_compile: bool = True
+    seed: int | None = None
+
+
+class RunState:
+    """Everything needed to resume: network weights, both optimizers' slots, epochs done.
+
+    Kept as one small .npz plus a JSON file, so runs can be committed and resumed anywhere.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.dir = Path(run_dir)
+        self.state_file, self.meta_file = self.dir / "state.npz", self.dir / "state.json"
+
+    def exists(self) -> bool:
+        return self.state_file.exists() and self.meta_file.exists()
+
+    def save(self, trainer: Trainer, epoch: int, config: TrainConfig):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        arrays = {f"net/{i}": w for i, w in enumerate(trainer.net.get_weights())}
+        for name, opt in (("conv", trainer.conv_optimizer), ("deconv", trainer.deconv_optimizer)):
+            arrays.update({f"{name}/{i}": np.asarray(v) for i, v in enumerate(opt.variables)})
+        tmp = self.dir / "state.tmp.npz"
+        np.savez(tmp, **arrays)
+        tmp.replace(self.state_file)  # atomic: a kill mid-write never leaves a broken checkpoint
+        meta = {"epochs_done": epoch, "config": asdict(config)}
+        self.meta_file.write_text(json.dumps(meta, indent=2))
+        trainer.net.save(self.dir / "last.keras")
+
+    def load(self, trainer: Trainer) -> int:
+        trainer.build_optimizers()
+        with np.load(self.state_file) as z:
+            trainer.net.set_weights([z[f"net/{i}"] for i in range(len(trainer.net.get_weights()))])
+            for name, opt in (("conv", trainer.conv_optimizer), ("deconv", trainer.deconv_optimizer)):
+                for i, v in enumerate(opt.variables):
+                    v.assign(z[f"{name}/{i}"])
+        return json.loads(self.meta_file.read_text())["epochs_done"]
+
+
+class Validate(keras.callbacks.Callback):
+    """PSNR on Y (border = scale) of the network and of bicubic on a validation folder, each epoch."""
+
+    def __init__(self, folder: str, scale: int):
+        super().__init__()
+        from .imresize import imresize
+
+        self.scale, self.pairs = scale, [make_pair(read_rgb_or_gray(p), scale) for p in list_images(folder)]
+        self.bicubic = float(np.mean([self._psnr(p.hr, imresize(p.lr, scale)) for p in self.pairs]))
+
+    def _psnr(self, hr, sr):
+        b = self.scale
+        sr = np.clip(sr, 16 / 255, 235 / 255)  # what a rounded, clipped RGB output can hold
+        err = (hr - sr)[b:-b, b:-b]
+        return 10 * math.log10(1.0 / float(np.mean(err * err)))
+
+    def on_epoch_end(self, epoch, logs=None):
+        net = self.model.net
+        psnr = float(np.mean([self._psnr(p.hr, luma_forward(net, p.lr, self.scale)) for p in self.pairs]))
+        if logs is not None:
+            logs["val_psnr"], logs["val_gain"] = psnr, psnr - self.bicubic
+        print(f" - val_psnr {psnr:.3f} dB (bicubic {self.bicubic:.3f}, gain {psnr - self.bicubic:+.3f})", flush=True)
+
+
+class SaveState(keras.callbacks.Callback):
+    def __init__(self, state: RunState, config: TrainConfig, epoch_offset: int = 0):
+        super().__init__()
+        self.state, self.config = state, config
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.state.save(self.model, epoch + 1, self.config)
+
+
+def make_trainer(config: TrainConfig) -> Trainer:
+    if config.init_from:
+        source = keras.saving.load_model(config.init_from, compile=False)
+        net = build_fsrcnn(config.scale, config.d, config.s, config.m, config.prelu_init)
+        # Every weight, the deconvolution's included, has the same shape at every scale.
+        net.set_weights(source.get_weights())
+    else:
+        net = build_fsrcnn(config.scale, config.d, config.s, config.m, config.prelu_init)
+    total = config.epochs * config.steps_per_epoch
+
+    def schedule(lr):
+        return keras.optimizers.schedules.CosineDecay(lr, decay_steps=total, alpha=config.final_lr_fraction)
+
+    trainer = Trainer(
+        net,
+        config.scale,
+        receptive_radius(config.scale, config.m),
+        keras.optimizers.Adam(schedule(config.lr)),
+        keras.optimizers.Adam(schedule(config.deconv_lr)),
+    )
+    return trainer
+
+
+def train(config: TrainConfig, resume: bool = False) -> Trainer:
+    """Train (or resume) a run in `config.run_dir`; returns the trainer with the final weights."""
+    if config.seed is not None:
+        keras.utils.set_random_seed(config.seed)
+    run = RunState(Path(config.run_dir))
+    if run.exists() and not resume:
+        raise FileExistsError(f"{run.dir} already holds a run: pass --resume to continue it, or pick another --run-dir")
+
+    t0 = time.time()
+    pairs = load_pairs(config.data, config.scale, config.downscales)
+    sampler = PatchSampler(pairs, config.scale, config.patch, config.batch_size, config.seed)
+    log.info("%d training images (with shrunk copies) ready in %.1fs", len(sampler), time.time() - t0)
+
+    gpus = tf.config.list_logical_devices("GPU")
+    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    with strategy.scope():
+        trainer = make_trainer(config)
+        trainer.compile(jit_compile=config.jit_compile)
+        done = run.load(trainer) if resume and run.exists() else 0
+    if done:
+        print(f"resuming {run.dir} after epoch {done}/{config.epochs}", flush=True)
+
+    callbacks = [SaveState(run, config), keras.callbacks.CSVLogger(str(run.dir / "log.csv"), append=True)]
+    if config.val:
+        callbacks.insert(0, Validate(config.val, config.scale))
+    run.dir.mkdir(parents=True, exist_ok=True)
+    dataset = sampler.dataset()
+    phases = [(0, config.deconv_only_epochs, False), (config.deconv_only_epochs, config.epochs, True)]
+    for start, end, body in phases:
+        if end <= max(start, done):
+            continue
+        trainer.train_body = body
+        trainer.train_function = None  # retrace for the phase's set of trained variables
+        if not body:
+            print(f"epochs {start + 1}-{end}: only the deconvolution learns", flush=True)
+        trainer.fit(
+            dataset,
+            epochs=end,
+            initial_epoch=max(start, done),
+            steps_per_epoch=config.steps_per_epoch,
+            callbacks=callbacks,
+            verbose=1 if _interactive() else 2,
+        )
+    return trainer
+
+
+def _interactive() -> bool:
+    import sys
+
+    return sys.stdout.isatty()

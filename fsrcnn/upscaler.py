@@ -1,0 +1,227 @@
+"""The shared inference module: any photo, any size, with or without the self-ensemble.
+
+The app, the command line, evaluation and the benchmarks all go through `Upscaler`. Luma goes
+through FSRCNN, chroma and alpha through MATLAB-compatible bicubic, as in the paper.
+
+Images are processed in tiles. Each tile is read with a margin of `receptive_radius` LR pixels
+of real (or, at the image border, mirrored) context, and only its centre is kept, so every
+output pixel is computed from exactly the same input whatever tile or batch it falls in: the
+tiled result equals the untiled one, and memory stays bounded for any image size.
+"""
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from .color import gray_to_y, rgb_to_ycbcr, to_uint8, y_to_gray, ycbcr_to_rgb
+from .images import Loaded
+from .imresize import imresize
+from .model import SubPixelFSRCNN, architecture, receptive_radius
+
+SCALES = (2, 3, 4)
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_TILE = 256  # LR pixels per tile side: big enough to amortise the margin, small enough for any memory
+
+Progress = Callable[[int, int], None]  # (passes done, passes in all)
+
+
+class WeightsError(RuntimeError):
+    """A weight file is missing or unusable; the message names the file and how to get it back."""
+
+
+def weights_path(scale: int, weights_dir: str | Path | None = None) -> Path:
+    return Path(weights_dir or WEIGHTS_DIR) / f"fsrcnn_x{scale}.keras"
+
+
+def load_model(path: str | Path) -> keras.Model:
+    path = Path(path)
+    if not path.exists():
+        raise WeightsError(
+            f"weight file {path} is missing: restore it with `git checkout -- {path.name}` in {path.parent}, "
+            f"or train it again (weights/README.md gives the command)"
+        )
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as e:  # Keras raises many types for a damaged archive
+        raise WeightsError(f"weight file {path} cannot be loaded ({type(e).__name__}: {e}); restore it with git") from e
+
+
+def pick_device(device: str | None = None) -> str:
+    """'/GPU:0' when TensorFlow sees a GPU (or one is asked for), '/CPU:0' otherwise."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if device is None:
+        return "/GPU:0" if gpus else "/CPU:0"
+    device = device.lower()
+    if device == "cpu":
+        return "/CPU:0"
+    if device == "gpu":
+        if not gpus:
+            raise ValueError("--device gpu was asked for, but TensorFlow sees no GPU")
+        return "/GPU:0"
+    raise ValueError(f"unknown device {device!r}: use cpu or gpu")
+
+
+def luma_forward(net: keras.Model, y: np.ndarray, scale: int) -> np.ndarray:
+    """Reference path: the plain Keras model on one whole mirror-padded luma plane (0..1).
+
+    Used for validation during training, and by tests as the ground truth that the fast,
+    tiled path of `Upscaler` must reproduce.
+    """
+    m = receptive_radius(scale, architecture(net)["m"])
+    h, w = y.shape
+    padded = np.pad(np.asarray(y, np.float32), m, mode="symmetric")
+    out = np.asarray(net(padded[None, :, :, None], training=False))[0, :, :, 0]
+    return out[m * scale : (m + h) * scale, m * scale : (m + w) * scale]
+
+
+# The 8 symmetries of the square as (transpose?, k quarter-turns) on axes (1, 2) of NHWC batches.
+_DIHEDRAL = [(False, k) for k in range(4)] + [(True, k) for k in range(4)]
+
+
+def _forward_transform(x: np.ndarray, t) -> np.ndarray:
+    transpose, k = t
+    if transpose:
+        x = np.swapaxes(x, 1, 2)
+    return np.rot90(x, k, axes=(1, 2))
+
+
+def _inverse_transform(x: np.ndarray, t) -> np.ndarray:
+    transpose, k = t
+    x = np.rot90(x, -k, axes=(1, 2))
+    return np.swapaxes(x, 1, 2) if transpose else x
+
+
+class Upscaler:
+    """Loads the weights once and upscales luma planes, arrays and PIL images."""
+
+    def __init__(self, scales=SCALES, weights_dir=None, device: str | None = None, tile: int = DEFAULT_TILE, models=None):
+        self.device = pick_device(device)
+        self.tile = int(tile)
+        if self.tile < 1:
+            raise ValueError("tile size must be at least 1 pixel")
+        models = models or {s: load_model(weights_path(s, weights_dir)) for s in scales}
+        self.models = dict(models)
+        self.margins = {s: receptive_radius(s, architecture(m)["m"]) for s, m in self.models.items()}
+        with tf.device(self.device):
+            fast = {s: SubPixelFSRCNN(m) for s, m in self.models.items()}
+        spec = [tf.TensorSpec([None, None, None, 1], tf.float32)]
+        self._run = {s: tf.function(f.call, input_signature=spec) for s, f in fast.items()}
+
+    @property
+    def device_name(self) -> str:
+        return "GPU" if "GPU" in self.device else "CPU"
+
+    @property
+    def scales(self) -> tuple[int, ...]:
+        return tuple(sorted(self.models))
+
+    def _check_scale(self, scale: int):
+        if scale not in self.models:
+            raise ValueError(f"scale must be one of {', '.join(f'x{s}' for s in self.scales)}, got {scale!r}")
+
+    def _net(self, scale: int, batch: np.ndarray) -> np.ndarray:
+        with tf.device(self.device):
+            return self._run[scale](tf.constant(batch, tf.float32)).numpy()
+
+    def _tiles(self, h: int, w: int):
+        for y in range(0, h, self.tile):
+            for x in range(0, w, self.tile):
+                yield y, x, min(self.tile, h - y), min(self.tile, w - x)
+
+    def passes(self, shape: tuple[int, int], tta: bool) -> int:
+        """Network passes (tiles x transforms) for an LR image of this size, for progress bars."""
+        return len(list(self._tiles(*shape))) * (len(_DIHEDRAL) if tta else 1)
+
+    def upscale_luma(self, y: np.ndarray, scale: int, tta: bool = False, progress: Progress | None = None) -> np.ndarray:
+        """(H, W) luma in 0..1 -> (scale*H, scale*W) float32, not clipped."""
+        self._check_scale(scale)
+        y = np.asarray(y, np.float32)
+        if y.ndim != 2 or min(y.shape) < 1:
+            raise ValueError(f"expected a non-empty 2-D luma plane, got shape {y.shape}")
+        m, (h, w) = self.margins[scale], y.shape
+        padded = np.pad(y, m, mode="symmetric")
+        out = np.empty((h * scale, w * scale), np.float32)
+        total, done = self.passes((h, w), tta), 0
+        for ty, tx, th, tw in self._tiles(h, w):
+            patch = padded[None, ty : ty + th + 2 * m, tx : tx + tw + 2 * m, None]
+            views = [_forward_transform(patch, t) for t in _DIHEDRAL] if tta else [patch]
+            acc = np.zeros((1, patch.shape[1] * scale, patch.shape[2] * scale, 1), np.float32)
+            # Quarter turns swap height and width: one batch per shape (a single one for square tiles).
+            for shape in dict.fromkeys(v.shape for v in views):
+                idx = [i for i, v in enumerate(views) if v.shape == shape]
+                res = self._net(scale, np.concatenate([views[i] for i in idx]))
+                for j, i in enumerate(idx):
+                    acc += _inverse_transform(res[j : j + 1], _DIHEDRAL[i]) if tta else res[j : j + 1]
+                done += len(idx)
+                if progress:
+                    progress(done, total)
+            if tta:
+                acc /= len(_DIHEDRAL)
+            out[ty * scale : (ty + th) * scale, tx * scale : (tx + tw) * scale] = acc[
+                0, m * scale : (m + th) * scale, m * scale : (m + tw) * scale, 0
+            ]
+        return out
+
+    def upscale_array(self, img: np.ndarray, scale: int, tta: bool = False, progress: Progress | None = None) -> np.ndarray:
+        """uint8 (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA -> uint8 of scale x the size.
+
+        Luma by FSRCNN; Cb, Cr and alpha by MATLAB bicubic; clipped and rounded once at the end.
+        """
+        self._check_scale(scale)
+        img = np.asarray(img)
+        if img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):
+            raise ValueError(f"expected a uint8 gray, RGB or RGBA array, got {img.dtype} {img.shape}")
+        h, w = img.shape[:2]
+        if img.ndim == 2:
+            y = self.upscale_luma(gray_to_y(img) / 255.0, scale, tta, progress) * 255.0
+            return to_uint8(y_to_gray(y))
+        ycc = rgb_to_ycbcr(img[..., :3])
+        y = self.upscale_luma(ycc[..., 0] / 255.0, scale, tta, progress) * 255.0
+        chroma = imresize(ycc[..., 1:], scale, output_shape=(h * scale, w * scale))
+        rgb = to_uint8(ycbcr_to_rgb(np.concatenate([y[..., None], chroma], axis=-1)))
+        if img.shape[2] == 4:
+            alpha = to_uint8(imresize(img[..., 3], scale, output_shape=(h * scale, w * scale)))
+            rgb = np.concatenate([rgb, alpha[..., None]], axis=-1)
+        return rgb
+
+
+def bicubic_array(img: np.ndarray, scale: int) -> np.ndarray:
+    """The baseline: MATLAB bicubic on every channel, rounded to uint8."""
+    h, w = img.shape[:2]
+    return to_uint8(imresize(img, scale, output_shape=(h * scale, w * scale)))
+
+
+def _as_array(im: Image.Image) -> np.ndarray:
+    arr = np.asarray(im)
+    if im.mode == "LA":  # gray + alpha rides the RGBA path with three equal colour channels
+        arr = np.concatenate([np.repeat(arr[..., :1], 3, axis=-1), arr[..., 1:]], axis=-1)
+    return arr
+
+
+def _as_image(arr: np.ndarray, mode: str, icc: bytes | None) -> Image.Image:
+    if mode == "LA":
+        arr = np.stack([arr[..., 0], arr[..., 3]], axis=-1)
+    out = Image.fromarray(np.ascontiguousarray(arr))  # mode follows from the shape
+    if icc:
+        out.info["icc_profile"] = icc
+    return out
+
+
+def upscale_image(upscaler: Upscaler, loaded: Loaded, scale: int, tta: bool = False, progress: Progress | None = None) -> Image.Image:
+    """FSRCNN on a normalised image (see images.open_image); same mode out, ICC profile kept."""
+    im = loaded.image
+    return _as_image(upscaler.upscale_array(_as_array(im), scale, tta, progress), im.mode, loaded.icc_profile)
+
+
+def bicubic_image(loaded: Loaded, scale: int) -> Image.Image:
+    im = loaded.image
+    return _as_image(bicubic_array(_as_array(im), scale), im.mode, loaded.icc_profile)
+
+
+def save_png(im: Image.Image, path: str | Path) -> None:
+    """Lossless PNG, with the ICC profile when there is one."""
+    icc = im.info.get("icc_profile")
+    im.save(path, format="PNG", **({"icc_profile": icc} if icc else {}))

@@ -1,0 +1,67 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, synthetic_photo
+from fsrcnn import cli
+from fsrcnn.cli import main
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(synthetic_photo(20, 1)).save(folder / "a.jpg")
+    Image.fromarray(synthetic_photo(31, 2)[..., 0]).save(folder / "b.bmp")
+    (folder / "notes.txt").write_text("not an image, and not picked up from a folder")
+    return folder
+
+
+def test_upscale_writes_a_png_per_input_and_handles_folders(inputs, tmp_path, stand_in_weights, monkeypatch):
+    monkeypatch.setattr("fsrcnn.upscaler.WEIGHTS_DIR", stand_in_weights)
+    single = tmp_path / "single.png"
+    Image.fromarray(synthetic_photo(9, 3)).save(single)
+    out = tmp_path / "out" / "nested"
+    assert main(["upscale", str(inputs), str(single), "--scale", "3", "--output", str(out), "--tta"]) == 0
+    written = {p.name: Image.open(p) for p in out.iterdir()}
+    assert set(written) == {"a.png", "b.png", "single.png"}
+    assert written["a.png"].size == (60, 60) and written["a.png"].format == "PNG"
+    assert written["b.png"].mode == "L" and written["b.png"].size == (93, 93) and written["single.png"].size == (27, 27)
+
+
+def test_upscale_reports_a_bad_file_goes_on_and_exits_non_zero(inputs, tmp_path, stand_in_weights, monkeypatch, capsys):
+    monkeypatch.setattr("fsrcnn.upscaler.WEIGHTS_DIR", stand_in_weights)
+    (inputs / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    out = tmp_path / "out"
+    code = main(["upscale", str(inputs), "--scale", "2", "--output", str(out)])
+    assert code != 0
+    assert "broken.png" in capsys.readouterr().err
+    assert {p.name for p in out.iterdir()} == {"a.png", "b.png"}
+
+
+def test_evaluate_prints_a_table_with_the_gain(inputs, stand_in_weights, capsys):
+    assert main(["evaluate", "--data", str(inputs), "--scale", "2", "--tta", "--weights-dir", str(stand_in_weights)]) == 0
+    out = capsys.readouterr().out
+    assert "| bicubic |" in out and "| FSRCNN |" in out and "| FSRCNN + self-ensemble |" in out
+    assert "in x2 (2 images" in out
+
+
+def test_missing_weights_is_a_clear_error(inputs, tmp_path, capsys):
+    code = main(["evaluate", "--data", str(inputs), "--scale", "2", "--weights-dir", str(tmp_path)])
+    assert code == 2 and "fsrcnn_x2.keras is missing" in capsys.readouterr().err
+
+
+def test_every_subcommand_has_help():
+    for command in ("train", "evaluate", "upscale"):
+        result = subprocess.run([sys.executable, "-m", "fsrcnn", command, "--help"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0 and "usage: python -m fsrcnn " + command in result.stdout
+
+
+def test_cli_tile_default_matches_the_library():
+    from fsrcnn.upscaler import DEFAULT_TILE
+
+    assert cli.DEFAULT_TILE == DEFAULT_TILE

@@ -1,0 +1,138 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import synthetic_photo
+from fsrcnn.cli import main
+from fsrcnn.data import PatchSampler, load_pairs
+from fsrcnn.images import ImageError
+from fsrcnn.train import TrainConfig, make_trainer, train
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hr")
+    for i in range(4):
+        Image.fromarray(synthetic_photo(72, seed=i)).save(folder / f"p{i}.png")
+    Image.fromarray(synthetic_photo(72, seed=9)[..., 0]).save(folder / "gray.png")  # gray images are fine too
+    return folder
+
+
+def config(photos, tmp_path, **kw):
+    base = dict(data=[str(photos)], scale=2, run_dir=str(tmp_path / "run"), epochs=2, steps_per_epoch=4,
+                batch_size=4, patch=24, jit_compile=False, seed=0, downscales=(1.0, 0.8))
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_patches_match_the_degradation(photos):
+    pairs = load_pairs([photos], scale=3, downscales=(1.0,))
+    sampler = PatchSampler(pairs, scale=3, patch=10, batch_size=5, seed=0)
+    lr, hr = sampler.batch()
+    assert lr.shape == (5, 10, 10, 1) and hr.shape == (5, 30, 30, 1)
+    # Each LR patch is, up to the uint8 rounding of the degradation, the 3x3 mean-ish of its HR patch.
+    coarse = hr.reshape(5, 10, 3, 10, 3).mean(axis=(2, 4))
+    assert np.abs(coarse - lr[..., 0]).mean() < 0.03
+
+
+def test_a_few_steps_reduce_the_loss(photos, tmp_path):
+    cfg = config(photos, tmp_path, epochs=1, steps_per_epoch=30, final_lr_fraction=1.0)
+    trainer = make_trainer(cfg)
+    sampler = PatchSampler(load_pairs(cfg.data, 2, cfg.downscales), 2, cfg.patch, 16, seed=1)
+    lr, hr = sampler.batch()
+    c = trainer.crop
+
+    def loss():
+        return float(np.mean((np.asarray(trainer.net(lr)) - hr)[:, c:-c, c:-c] ** 2))
+
+    before = loss()
+    trainer = train(cfg)
+    trainer_loss = float(np.mean((np.asarray(trainer.net(lr)) - hr)[:, c:-c, c:-c] ** 2))
+    assert trainer_loss < 0.5 * before
+
+
+def test_two_learning_rates_go_to_the_right_variables(photos, tmp_path):
+    cfg = config(photos, tmp_path, lr=1e-3, deconv_lr=1e-4, final_lr_fraction=1.0)
+    trainer = make_trainer(cfg)
+    trainer.compile()
+    conv_vars, deconv_vars = trainer.variable_groups()
+    assert [v.path for v in deconv_vars] == ["deconv/kernel", "deconv/bias"]
+    assert len(conv_vars) == 2 * 7 + 7  # kernels, biases and PReLU slopes of the 7 convolutions
+    before = [v.numpy() for v in conv_vars + deconv_vars]
+    lr, hr = PatchSampler(load_pairs(cfg.data, 2, (1.0,)), 2, 24, 4, seed=0).batch()
+    trainer.train_step((lr, hr))
+    steps = [np.abs(v.numpy() - b).max() for v, b in zip(conv_vars + deconv_vars, before)]
+    # Adam's first step moves each weight by its learning rate (sign of the gradient).
+    np.testing.assert_allclose(steps[: len(conv_vars)], 1e-3, rtol=0.02)
+    np.testing.assert_allclose(steps[len(conv_vars) :], 1e-4, rtol=0.02)
+
+
+def test_deconvolution_only_phase_keeps_the_body_fixed(photos, tmp_path):
+    cfg = config(photos, tmp_path)
+    trainer = make_trainer(cfg)
+    trainer.compile()
+    trainer.train_body = False
+    conv_vars, deconv_vars = trainer.variable_groups()
+    before = [v.numpy() for v in conv_vars + deconv_vars]
+    trainer.train_step(PatchSampler(load_pairs(cfg.data, 2, (1.0,)), 2, 24, 4, seed=0).batch())
+    after = [v.numpy() for v in conv_vars + deconv_vars]
+    assert all(np.array_equal(a, b) for a, b in zip(after[: len(conv_vars)], before))
+    assert not np.array_equal(after[-2], before[-2])
+
+
+def test_resume_continues_after_an_interruption(photos, tmp_path, monkeypatch):
+    cfg = config(photos, tmp_path)
+    real_batch, calls = PatchSampler.batch, {"n": 0}
+
+    def crash_in_second_epoch(self):
+        calls["n"] += 1
+        if calls["n"] == cfg.steps_per_epoch + 2:
+            raise KeyboardInterrupt("simulated kill")
+        return real_batch(self)
+
+    monkeypatch.setattr(PatchSampler, "batch", crash_in_second_epoch)
+    with pytest.raises(Exception):
+        train(cfg)
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["epochs_done"] == 1
+    saved = dict(np.load(tmp_path / "run" / "state.npz"))
+
+    monkeypatch.setattr(PatchSampler, "batch", real_batch)
+    with pytest.raises(FileExistsError):
+        train(cfg)  # never overwrite a run silently
+    trainer = train(cfg, resume=True)
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["epochs_done"] == 2
+    # The optimizers carried on counting from the checkpoint instead of starting over.
+    assert int(trainer.conv_optimizer.iterations) == 2 * cfg.steps_per_epoch
+    assert int(trainer.deconv_optimizer.iterations) == 2 * cfg.steps_per_epoch
+    assert not np.array_equal(saved["net/0"], trainer.net.get_weights()[0])
+    with open(tmp_path / "run" / "log.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
+
+
+def test_clear_errors_for_bad_training_data(photos, tmp_path):
+    with pytest.raises(ImageError, match="no such folder"):
+        load_pairs([tmp_path / "missing"], 2)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ImageError, match="no images"):
+        load_pairs([tmp_path / "empty"], 2)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "broken.png").write_bytes(b"this is not a png")
+    with pytest.raises(ImageError, match="broken.png"):
+        load_pairs([bad], 2)
+    with pytest.raises(ImageError, match="smaller --patch|large enough"):
+        PatchSampler(load_pairs([photos], 4, (1.0,)), 4, 40, 2)
+
+
+def test_cli_trains_and_saves_a_model(photos, tmp_path, capsys):
+    out = tmp_path / "model.keras"
+    code = main(["train", "--data", str(photos), "--scale", "3", "--run-dir", str(tmp_path / "cli"),
+                 "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--patch", "20",
+                 "--no-xla", "--output", str(out), "--val", str(photos)])
+    assert code == 0 and out.exists()
+    assert "val_psnr" in capsys.readouterr().out
+    assert main(["train", "--data", str(tmp_path / "nope"), "--scale", "3", "--run-dir", str(tmp_path / "x")]) == 2
