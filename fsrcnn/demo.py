@@ -55,16 +55,6 @@ class Panel:
     psnr: float | None = None
     ssim: float | None = None
 
-    @property
-    def label(self) -> str:
-        """Caption for the panel: the method, and its score or its time."""
-        title = TITLES[self.key]
-        if self.key == ORIGINAL:
-            return title
-        if self.psnr is not None:
-            return f"{title}: {self.psnr:.2f} dB, SSIM {self.ssim:.4f}"
-        return f"{title} ({_seconds(self.seconds)})"
-
 
 @dataclass
 class Result:
@@ -81,6 +71,15 @@ class Result:
     def best(self) -> Panel:
         """The result worth downloading: the self-ensemble when it was run, plain FSRCNN otherwise."""
         return self.panels.get(ENSEMBLE, self.panels[FSRCNN])
+
+    def label(self, key: str) -> str:
+        """Caption for a panel: the method, and its score (compare mode) or its time (upscale mode)."""
+        p = self.panels[key]
+        if key == ORIGINAL:
+            return "Original (ground truth)" if self.mode == COMPARE else "Original, enlarged by nearest neighbour"
+        if p.psnr is not None:
+            return f"{TITLES[key]}: {p.psnr:.2f} dB, SSIM {p.ssim:.4f}"
+        return f"{TITLES[key]} ({_seconds(p.seconds)})"
 
     def report(self) -> str:
         """Markdown summary: sizes, device, and per method its time (and PSNR/SSIM in compare mode)."""
@@ -223,18 +222,17 @@ class Demo:
 
     def _check_scale(self, scale) -> int:
         """Scales arrive from forms and API clients: accept 2, 2.0, "2" and "x2", refuse the rest clearly."""
-        text = str(scale).strip().lower().removeprefix("x")
         try:
-            value = int(float(text))
+            value = float(str(scale).strip().lower().removeprefix("x"))
         except ValueError:
             value = None
-        if value not in self.scales or float(text) != value:
+        if value not in self.scales:
             raise InputError(f"scale must be one of {', '.join(f'x{s}' for s in self.scales)}, got {scale!r}")
-        return value
+        return int(value)
 
     def _open(self, source) -> tuple[Loaded, str]:
         """Open a path (or file object) with the pixel limit; messages name the file, not its temp path."""
-        if source is None or source == "":
+        if source is None or (isinstance(source, str) and not source.strip()):
             raise InputError("No image yet: upload a photo or pick one of the examples, then press the button.")
         if isinstance(source, (str, Path)):
             path = Path(source)
@@ -327,6 +325,3 @@ def example_paths(folder: str | Path = EXAMPLES_DIR) -> list[Path]:
     folder = Path(folder)
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
 
-
-__all__ = ["Demo", "Result", "Panel", "InputError", "ImageError", "UPSCALE", "COMPARE",
-           "ORIGINAL", "BICUBIC", "FSRCNN", "ENSEMBLE", "TITLES", "DEFAULT_MAX_PIXELS", "example_paths"]

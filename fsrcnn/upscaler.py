@@ -18,7 +18,7 @@ from PIL import Image
 
 from .color import gray_to_y, rgb_to_ycbcr, to_uint8, y_to_gray, ycbcr_to_rgb
 from .images import Loaded
-from .imresize import imresize
+from .imresize import upscale_plane
 from .model import SubPixelFSRCNN, architecture, receptive_radius
 
 SCALES = (2, 3, 4)
@@ -135,63 +135,92 @@ class Upscaler:
         """Network passes (tiles x transforms) for an LR image of this size, for progress bars."""
         return len(list(self._tiles(*shape))) * (len(_DIHEDRAL) if tta else 1)
 
+    def _luma_block(self, block: np.ndarray, scale: int, tta: bool, tick) -> np.ndarray:
+        """FSRCNN on one (margin-padded) tile of luma in 0..1, optionally as the mean of 8 symmetries."""
+        x = block[None, :, :, None]
+        views = [_forward_transform(x, t) for t in _DIHEDRAL] if tta else [x]
+        acc = np.zeros((block.shape[0] * scale, block.shape[1] * scale), np.float32)
+        # Quarter turns swap height and width: one batch per shape (a single one for square tiles).
+        for shape in dict.fromkeys(v.shape for v in views):
+            idx = [i for i, v in enumerate(views) if v.shape == shape]
+            res = self._net(scale, np.concatenate([views[i] for i in idx]))
+            for j, i in enumerate(idx):
+                acc += (_inverse_transform(res[j : j + 1], _DIHEDRAL[i]) if tta else res[j : j + 1])[0, :, :, 0]
+            tick(len(idx))
+        return acc / len(views) if tta else acc
+
+    def _run_tiles(self, planes: np.ndarray, scale: int, tta: bool, progress, assemble) -> None:
+        """Walk the tiles of an (H, W, C) float image; luma is plane 0, other planes go bicubic.
+
+        `assemble(out_slice, planes_sr)` receives each tile's upscaled planes (luma in 0..1).
+        """
+        self._check_scale(scale)
+        m, (h, w) = self.margins[scale], planes.shape[:2]
+        padded = np.pad(planes, ((m, m), (m, m), (0, 0)), mode="symmetric")
+        total, done = self.passes((h, w), tta), [0]
+
+        def tick(n):
+            done[0] += n
+            if progress:
+                progress(done[0], total)
+
+        for ty, tx, th, tw in self._tiles(h, w):
+            block = padded[ty : ty + th + 2 * m, tx : tx + tw + 2 * m]
+            keep = (slice(m * scale, (m + th) * scale), slice(m * scale, (m + tw) * scale))
+            luma = self._luma_block(block[..., 0], scale, tta, tick)[keep]
+            others = [upscale_plane(block[..., c], scale)[keep] for c in range(1, planes.shape[2])]
+            assemble((slice(ty * scale, (ty + th) * scale), slice(tx * scale, (tx + tw) * scale)), [luma, *others])
+
     def upscale_luma(self, y: np.ndarray, scale: int, tta: bool = False, progress: Progress | None = None) -> np.ndarray:
         """(H, W) luma in 0..1 -> (scale*H, scale*W) float32, not clipped."""
-        self._check_scale(scale)
         y = np.asarray(y, np.float32)
         if y.ndim != 2 or min(y.shape) < 1:
             raise ValueError(f"expected a non-empty 2-D luma plane, got shape {y.shape}")
-        m, (h, w) = self.margins[scale], y.shape
-        padded = np.pad(y, m, mode="symmetric")
-        out = np.empty((h * scale, w * scale), np.float32)
-        total, done = self.passes((h, w), tta), 0
-        for ty, tx, th, tw in self._tiles(h, w):
-            patch = padded[None, ty : ty + th + 2 * m, tx : tx + tw + 2 * m, None]
-            views = [_forward_transform(patch, t) for t in _DIHEDRAL] if tta else [patch]
-            acc = np.zeros((1, patch.shape[1] * scale, patch.shape[2] * scale, 1), np.float32)
-            # Quarter turns swap height and width: one batch per shape (a single one for square tiles).
-            for shape in dict.fromkeys(v.shape for v in views):
-                idx = [i for i, v in enumerate(views) if v.shape == shape]
-                res = self._net(scale, np.concatenate([views[i] for i in idx]))
-                for j, i in enumerate(idx):
-                    acc += _inverse_transform(res[j : j + 1], _DIHEDRAL[i]) if tta else res[j : j + 1]
-                done += len(idx)
-                if progress:
-                    progress(done, total)
-            if tta:
-                acc /= len(_DIHEDRAL)
-            out[ty * scale : (ty + th) * scale, tx * scale : (tx + tw) * scale] = acc[
-                0, m * scale : (m + th) * scale, m * scale : (m + tw) * scale, 0
-            ]
+        out = np.empty((y.shape[0] * scale, y.shape[1] * scale), np.float32)
+
+        def assemble(where, planes):
+            out[where] = planes[0]
+
+        self._run_tiles(y[..., None], scale, tta, progress, assemble)
         return out
 
     def upscale_array(self, img: np.ndarray, scale: int, tta: bool = False, progress: Progress | None = None) -> np.ndarray:
         """uint8 (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA -> uint8 of scale x the size.
 
         Luma by FSRCNN; Cb, Cr and alpha by MATLAB bicubic; clipped and rounded once at the end.
+        Each tile is finished (colour converted, rounded) before the next, so memory holds the
+        input and output images plus one tile, whatever the image size.
         """
-        self._check_scale(scale)
         img = np.asarray(img)
         if img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):
             raise ValueError(f"expected a uint8 gray, RGB or RGBA array, got {img.dtype} {img.shape}")
-        h, w = img.shape[:2]
-        if img.ndim == 2:
-            y = self.upscale_luma(gray_to_y(img) / 255.0, scale, tta, progress) * 255.0
-            return to_uint8(y_to_gray(y))
-        ycc = rgb_to_ycbcr(img[..., :3])
-        y = self.upscale_luma(ycc[..., 0] / 255.0, scale, tta, progress) * 255.0
-        chroma = imresize(ycc[..., 1:], scale, output_shape=(h * scale, w * scale))
-        rgb = to_uint8(ycbcr_to_rgb(np.concatenate([y[..., None], chroma], axis=-1)))
-        if img.shape[2] == 4:
-            alpha = to_uint8(imresize(img[..., 3], scale, output_shape=(h * scale, w * scale)))
-            rgb = np.concatenate([rgb, alpha[..., None]], axis=-1)
-        return rgb
+        if min(img.shape[:2]) < 1:
+            raise ValueError(f"the image is empty ({img.shape[1]}x{img.shape[0]} pixels)")
+        gray = img.ndim == 2
+        planes = gray_to_y(img)[..., None] if gray else rgb_to_ycbcr(img[..., :3])
+        planes[..., 0] /= 255.0
+        if not gray and img.shape[2] == 4:
+            planes = np.concatenate([planes, img[..., 3:].astype(np.float32)], axis=-1)
+        out = np.empty((img.shape[0] * scale, img.shape[1] * scale) + img.shape[2:], np.uint8)
+
+        def assemble(where, sr):
+            y = sr[0] * 255.0
+            if gray:
+                out[where] = to_uint8(y_to_gray(y))
+                return
+            out[where + (slice(0, 3),)] = to_uint8(ycbcr_to_rgb(np.stack([y, sr[1], sr[2]], axis=-1)))
+            if len(sr) == 4:
+                out[where + (3,)] = to_uint8(sr[3])
+
+        self._run_tiles(planes, scale, tta, progress, assemble)
+        return out
 
 
 def bicubic_array(img: np.ndarray, scale: int) -> np.ndarray:
     """The baseline: MATLAB bicubic on every channel, rounded to uint8."""
-    h, w = img.shape[:2]
-    return to_uint8(imresize(img, scale, output_shape=(h * scale, w * scale)))
+    if img.ndim == 2:
+        return to_uint8(upscale_plane(img, scale))
+    return np.stack([to_uint8(upscale_plane(img[..., c], scale)) for c in range(img.shape[2])], axis=-1)
 
 
 def _as_array(im: Image.Image) -> np.ndarray:

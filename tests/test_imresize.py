@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fsrcnn.imresize import degrade, imresize, modcrop
+from fsrcnn.imresize import degrade, imresize, modcrop, upscale_plane
 
 ROW = np.array([10.0, 20.0, 30.0, 40.0])
 
@@ -50,3 +50,11 @@ def test_modcrop_and_degrade_sizes():
 def test_rejects_empty_output():
     with pytest.raises(ValueError):
         imresize(np.zeros((2, 2)), output_shape=(0, 3))
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("shape", [(1, 1), (2, 5), (17, 9)])
+def test_fast_upscale_equals_matlab_imresize_borders_included(scale, shape):
+    plane = np.random.default_rng(scale).random(shape).astype(np.float32) * 255
+    expected = imresize(plane, scale)
+    np.testing.assert_allclose(upscale_plane(plane, scale), expected, atol=2e-3)

@@ -41,6 +41,18 @@ def test_tiled_equals_untiled(stand_in_weights, tta):
         assert np.abs(tiled - whole).max() < 1e-3 / 255 * 255  # 1e-3 on the 0..1 scale
 
 
+def test_tiles_join_seamlessly_in_colour(stand_in_weights):
+    rgba = np.random.default_rng(2).integers(0, 256, (37, 29, 4)).astype(np.uint8)
+    whole = Upscaler([4], stand_in_weights, tile=1000).upscale_array(rgba, 4)
+    tiled = Upscaler([4], stand_in_weights, tile=8).upscale_array(rgba, 4)
+    assert np.abs(whole.astype(int) - tiled).max() <= 1  # equal up to a rounding tie
+
+
+def test_bicubic_baseline_keeps_mode_and_size():
+    assert bicubic_array(np.zeros((5, 7), np.uint8), 3).shape == (15, 21)
+    assert bicubic_array(np.zeros((5, 7, 4), np.uint8), 2).shape == (10, 14, 4)
+
+
 def test_self_ensemble_commutes_with_flips_and_rotations(stand_in_upscaler):
     y = np.random.default_rng(1).random((21, 34)).astype(np.float32)
     out = stand_in_upscaler.upscale_luma(y, 2, tta=True)
