@@ -8,6 +8,7 @@ of real (or, at the image border, mirrored) context, and only its centre is kept
 output pixel is computed from exactly the same input whatever tile or batch it falls in: the
 tiled result equals the untiled one, and memory stays bounded for any image size.
 """
+import hashlib
 from pathlib import Path
 from typing import Callable
 
@@ -36,17 +37,34 @@ def weights_path(scale: int, weights_dir: str | Path | None = None) -> Path:
     return Path(weights_dir or WEIGHTS_DIR) / f"fsrcnn_x{scale}.keras"
 
 
+def recorded_sha256(path: Path) -> str | None:
+    """The checksum that SHA256SUMS beside a weight file records for it, if any."""
+    sums = path.parent / "SHA256SUMS"
+    if not sums.exists():
+        return None
+    for line in sums.read_text().splitlines():
+        digest, _, name = line.strip().partition("  ")
+        if name == path.name:
+            return digest
+    return None
+
+
 def load_model(path: str | Path) -> keras.Model:
+    """Load a .keras model, first checking it against weights/SHA256SUMS when it is listed there."""
     path = Path(path)
+    restore = f"restore it with `git checkout -- {path}` or train it again (weights/README.md gives the command)"
     if not path.exists():
-        raise WeightsError(
-            f"weight file {path} is missing: restore it with `git checkout -- {path.name}` in {path.parent}, "
-            f"or train it again (weights/README.md gives the command)"
-        )
+        raise WeightsError(f"weight file {path} is missing: {restore}")
+    expected = recorded_sha256(path)
+    if expected is not None:
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != expected:
+            raise WeightsError(f"weight file {path} is damaged or was changed (SHA-256 {actual[:12]}..., "
+                               f"SHA256SUMS records {expected[:12]}...): {restore}")
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as e:  # Keras raises many types for a damaged archive
-        raise WeightsError(f"weight file {path} cannot be loaded ({type(e).__name__}: {e}); restore it with git") from e
+        raise WeightsError(f"weight file {path} cannot be loaded ({type(e).__name__}: {e}): {restore}") from e
 
 
 def pick_device(device: str | None = None) -> str:

@@ -136,3 +136,14 @@ def test_cli_trains_and_saves_a_model(photos, tmp_path, capsys):
     assert code == 0 and out.exists()
     assert "val_psnr" in capsys.readouterr().out
     assert main(["train", "--data", str(tmp_path / "nope"), "--scale", "3", "--run-dir", str(tmp_path / "x")]) == 2
+
+
+def test_interior_forward_equals_the_cropped_full_output(photos, tmp_path):
+    for scale in (2, 3, 4):
+        trainer = make_trainer(config(photos, tmp_path, scale=scale))
+        kernel, bias = trainer.net.get_layer("deconv").get_weights()
+        trainer.net.get_layer("deconv").set_weights([np.random.default_rng(0).normal(0, 0.05, kernel.shape), bias])
+        lr = np.random.default_rng(scale).random((2, 24, 24, 1)).astype(np.float32)
+        c = trainer.crop
+        full = np.asarray(trainer.net(lr))[:, c:-c, c:-c]
+        np.testing.assert_allclose(np.asarray(trainer.interior(lr)), full, atol=1e-5)

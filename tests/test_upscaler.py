@@ -144,6 +144,19 @@ def test_missing_or_corrupt_weights_name_the_file(tmp_path):
         Upscaler([2], tmp_path)
 
 
+def test_weights_are_checked_against_recorded_checksums(stand_in_weights, tmp_path):
+    import hashlib
+    import shutil
+
+    shutil.copy(stand_in_weights / "fsrcnn_x3.keras", tmp_path / "fsrcnn_x3.keras")
+    good = hashlib.sha256((tmp_path / "fsrcnn_x3.keras").read_bytes()).hexdigest()
+    (tmp_path / "SHA256SUMS").write_text(f"{good}  fsrcnn_x3.keras\n")
+    assert Upscaler([3], tmp_path).scales == (3,)
+    (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  fsrcnn_x3.keras\n")
+    with pytest.raises(WeightsError, match="fsrcnn_x3.keras is damaged or was changed"):
+        Upscaler([3], tmp_path)
+
+
 def test_self_ensemble_is_not_worse_than_a_single_pass(shipped_upscaler):
     hr = modcrop(synthetic_photo(120, seed=5), 3)
     lr = degrade(hr, 3)

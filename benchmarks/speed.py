@@ -1,0 +1,123 @@
+"""Speed of the shared inference module against PIL bicubic and OpenCV's dnn_superres FSRCNN.
+
+Everything is timed in this one run on the same inputs, and reported as ratios, so the numbers
+compare methods on whatever machine runs it. Usage:
+
+    python benchmarks/speed.py [--sizes 256 512 1024] [--scales 2 3 4] [--repeat 5] [--memory]
+
+OpenCV's rows need `pip install opencv-contrib-python-headless` and ../shared/peers/opencv/.
+--memory also measures the peak resident memory of upscaling one 4000x3000 photo at x2 (tiled),
+in a separate process so that nothing else is counted.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+PEERS = ROOT.parent / "shared" / "peers" / "opencv"
+
+
+def photo(size: int) -> np.ndarray:
+    """A deterministic photo-like RGB test image (smooth shading plus edges)."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    rgb = np.stack([128 + 90 * np.sin(9 * xx + c) * np.cos(7 * yy - c) for c in (0.0, 1.0, 2.0)], -1)
+    rgb[(xx * 13).astype(int) % 2 == (yy * 11).astype(int) % 2] *= 0.7
+    return rgb.clip(0, 255).astype(np.uint8)
+
+
+def median_time(fn, repeat: int) -> float:
+    fn()  # warm-up: graph tracing, caches
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def opencv_upsampler(scale: int):
+    try:
+        import cv2
+    except ImportError:
+        return None
+    model = PEERS / f"FSRCNN_x{scale}.pb"
+    if not model.exists() or not hasattr(cv2, "dnn_superres"):
+        return None
+    sr = cv2.dnn_superres.DnnSuperResImpl_create()
+    sr.readModel(str(model))
+    sr.setModel("fsrcnn", scale)
+    return lambda rgb: sr.upsample(np.ascontiguousarray(rgb[..., ::-1]))
+
+
+def speed(sizes, scales, repeat, weights_dir=None):
+    from fsrcnn.upscaler import Upscaler
+
+    upscaler = Upscaler(scales, weights_dir=weights_dir)
+    print(f"device: {upscaler.device_name}; median of {repeat} runs; MP/s = output megapixels per second\n")
+    print("| input | scale | method | time (s) | MP/s | vs OpenCV FSRCNN | vs single pass |")
+    print("|---|---|---|---|---|---|---|")
+    for scale in scales:
+        cv = opencv_upsampler(scale)
+        for size in sizes:
+            rgb = photo(size)
+            pil = Image.fromarray(rgb)
+            methods = {
+                "PIL bicubic": lambda: pil.resize((size * scale, size * scale), Image.BICUBIC),
+                "fsrcnn": lambda: upscaler.upscale_array(rgb, scale),
+                "fsrcnn + self-ensemble": lambda: upscaler.upscale_array(rgb, scale, tta=True),
+            }
+            if cv:
+                methods["OpenCV dnn_superres FSRCNN"] = lambda: cv(rgb)
+            times = {name: median_time(fn, repeat) for name, fn in methods.items()}
+            for name, t in times.items():
+                mp = (size * scale) ** 2 / 1e6 / t
+                vs_cv = f"{t / times['OpenCV dnn_superres FSRCNN']:.2f}x" if cv else "n/a"
+                vs_single = f"{t / times['fsrcnn']:.2f}x"
+                print(f"| {size}x{size} | x{scale} | {name} | {t:.3f} | {mp:.1f} | {vs_cv} | {vs_single} |", flush=True)
+
+
+def memory():
+    """Peak RSS of a fresh process that upscales a 4000x3000 photo at x2, against its baseline."""
+    code = (
+        "import os, resource, sys; os.environ['TF_CPP_MIN_LOG_LEVEL']='3'; sys.path.insert(0, sys.argv[1]);"
+        "import numpy as np; from fsrcnn.upscaler import Upscaler; sys.path.insert(0, sys.argv[2]);"
+        "from speed import photo; up = Upscaler([2]); up.upscale_array(photo(64), 2);"
+        "img = np.ascontiguousarray(np.tile(photo(1000), (3, 4, 1))); "
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "out = up.upscale_array(img, 2); assert out.shape == (6000, 8000, 3);"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "print(f'{base / 2**20:.2f} {peak / 2**20:.2f}')"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(ROOT), str(Path(__file__).parent)],
+                            capture_output=True, text=True, check=True)
+    base, peak = map(float, result.stdout.split())
+    print(f"\npeak memory, 4000x3000 RGB at x2 (tiled): {peak:.2f} GB resident "
+          f"(the process held {base:.2f} GB before the image; input + output arrays alone are "
+          f"{(4000 * 3000 * 3 * 5) / 2**30:.2f} GB)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--weights-dir", help="default: the shipped weights/")
+    parser.add_argument("--memory", action="store_true", help="also measure peak memory for a 4000x3000 input")
+    args = parser.parse_args()
+    speed(args.sizes, args.scales, args.repeat, args.weights_dir)
+    if args.memory:
+        memory()
+
+
+if __name__ == "__main__":
+    main()
