@@ -78,7 +78,7 @@ class Result:
         if key == ORIGINAL:
             return "Original (ground truth)" if self.mode == COMPARE else "Original, enlarged by nearest neighbour"
         if p.psnr is not None:
-            return f"{TITLES[key]}: {p.psnr:.2f} dB, SSIM {p.ssim:.4f}"
+            return f"{TITLES[key]}: {p.psnr:.2f} dB, SSIM {p.ssim:.3f}"
         return f"{TITLES[key]} ({_seconds(p.seconds)})"
 
     def report(self) -> str:

@@ -83,22 +83,31 @@ def receptive_radius(scale: int, m: int = 4) -> int:
     return 2 + m + max(-low, high)
 
 
-class SubPixelFSRCNN(keras.Model):
-    """The same function as a trained FSRCNN, with the deconvolution rewritten for speed.
+class FastFSRCNN:
+    """The same function as a trained FSRCNN, rewritten for inference speed.
 
-    A stride-r transposed convolution equals an ordinary small convolution to r*r channels (one
-    per output phase) followed by depth_to_space. That is the same arithmetic on the same
-    weights, but runs as one dense conv instead of TF's slow strided scatter.
+    - The stride-r transposed convolution becomes an ordinary small convolution to r*r channels
+      (one per output phase) followed by depth_to_space: the same arithmetic on the same weights,
+      as one dense conv instead of TensorFlow's slow strided scatter.
+    - Weights are graph constants and PReLU is one select, and the graph is compiled with XLA
+      (once per input shape), which fuses each bias and PReLU into its convolution.
+    Together about 2x faster than calling the Keras model on the CPU.
     """
 
-    def __init__(self, model: keras.Model):
-        super().__init__(name=model.name + "_subpixel")
+    def __init__(self, model: keras.Model, jit_compile: bool = True):
         self.scale = architecture(model)["scale"]
-        self.body = keras.Model(model.input, model.get_layer(DECONV_NAME).input)
-        kernel, bias = model.get_layer(DECONV_NAME).get_weights()  # (k, k, 1, d), (1,)
+        self.layers = []
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Conv2DTranspose):
+                kernel, bias = layer.get_weights()  # (k, k, 1, d), (1,)
+            elif isinstance(layer, keras.layers.Conv2D):
+                self.layers.append([tf.constant(w) for w in layer.get_weights()])
+            elif isinstance(layer, keras.layers.PReLU):
+                self.layers[-1].append(tf.constant(layer.get_weights()[0].reshape(-1)))
         self.low, self.high = _deconv_taps(self.scale)
         self.sub_kernel = tf.constant(self._subpixel_kernel(kernel[:, :, 0, :]))
         self.bias = tf.constant(bias[0], tf.float32)
+        self._forward = tf.function(self.forward, jit_compile=jit_compile)
 
     def _subpixel_kernel(self, w: np.ndarray) -> np.ndarray:
         r, k = self.scale, DECONV_KERNEL
@@ -114,8 +123,14 @@ class SubPixelFSRCNN(keras.Model):
                             out[oy - self.low, ox - self.low, :, py * r + px] = w[ty, tx]
         return out
 
-    def call(self, lr):
-        feats = self.body(lr)
-        feats = tf.pad(feats, [[0, 0], [-self.low, self.high], [-self.low, self.high], [0, 0]])
-        phases = tf.nn.conv2d(feats, self.sub_kernel, strides=1, padding="VALID")
+    def forward(self, lr):
+        x = lr
+        for kernel, bias, alpha in self.layers:
+            x = tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias)
+            x = tf.where(x > 0, x, x * alpha)
+        x = tf.pad(x, [[0, 0], [-self.low, self.high], [-self.low, self.high], [0, 0]])
+        phases = tf.nn.conv2d(x, self.sub_kernel, strides=1, padding="VALID")
         return tf.nn.depth_to_space(phases, self.scale) + self.bias
+
+    def __call__(self, lr):
+        return self._forward(tf.convert_to_tensor(lr, tf.float32))

@@ -1,6 +1,5 @@
 """Shared by the app tests: which weights to serve, and `app.py` running on a free loopback port."""
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -44,9 +43,10 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(weights_dir: Path, workdir: Path, *args: str):
-    """Start `python app.py` as a visitor would, yield its URL, stop it with Ctrl+C.
+    """Start `python app.py` as a visitor would, yield its URL, stop it.
 
-    TMPDIR points into `workdir`, so the app's PNGs and Gradio's cache stay in the test's folder.
+    TMPDIR points into `workdir`, so the app's PNGs and Gradio's cache stay in the test's folder,
+    which pytest cleans: the app can simply be terminated (a graceful Ctrl+C takes seconds).
     """
     port = free_port()
     tmp = workdir / "tmp"
@@ -73,7 +73,7 @@ def running_app(weights_dir: Path, workdir: Path, *args: str):
             time.sleep(0.5)
         yield url
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:

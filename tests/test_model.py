@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from fsrcnn.model import SubPixelFSRCNN, architecture, build_fsrcnn, receptive_radius
+from fsrcnn.model import FastFSRCNN, architecture, build_fsrcnn, receptive_radius
 
 
 @pytest.fixture(scope="module", params=[2, 3, 4])
@@ -48,7 +48,7 @@ def test_weight_file_round_trip(model, tmp_path):
 
 def test_subpixel_rewrite_computes_the_same_function(model):
     x = np.random.rand(2, 13, 10, 1).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(SubPixelFSRCNN(model)(x)), np.asarray(model(x)), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(FastFSRCNN(model)(x)), np.asarray(model(x)), atol=1e-5)
 
 
 def test_receptive_radius_is_exact(model):
