@@ -135,10 +135,15 @@ class Demo:
         return self.upscaler.scales
 
     def warm_up(self) -> None:
-        """Trace each scale's network once at start-up, so the first visitor does not wait for it."""
-        tiny = np.zeros((4, 4), np.uint8)
+        """Compile each scale's network for the shapes most requests use, so visitors do not wait for it.
+
+        The network is compiled once per input shape: a full tile alone (plain FSRCNN) and as
+        the self-ensemble's batch of 8 views cover every tile of a large photo but its edges.
+        """
+        block = np.zeros((self.upscaler.tile, self.upscaler.tile), np.uint8)
         for scale in self.scales:
-            self.upscaler.upscale_array(tiny, scale)
+            for tta in (False, True):
+                self.upscaler.upscale_array(block, scale, tta=tta)
 
     # --- the two modes -------------------------------------------------------------------------
 

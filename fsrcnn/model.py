@@ -107,7 +107,9 @@ class FastFSRCNN:
         self.low, self.high = _deconv_taps(self.scale)
         self.sub_kernel = tf.constant(self._subpixel_kernel(kernel[:, :, 0, :]))
         self.bias = tf.constant(bias[0], tf.float32)
-        self._forward = tf.function(self.forward, jit_compile=jit_compile)
+        # One trace with unknown sizes; XLA still compiles (and caches) one program per input shape.
+        spec = [tf.TensorSpec([None, None, None, 1], tf.float32)]
+        self._forward = tf.function(self.forward, input_signature=spec, jit_compile=jit_compile)
 
     def _subpixel_kernel(self, w: np.ndarray) -> np.ndarray:
         r, k = self.scale, DECONV_KERNEL

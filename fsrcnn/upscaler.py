@@ -148,6 +148,14 @@ class Upscaler:
             for x in range(0, w, self.tile):
                 yield y, x, min(self.tile, h - y), min(self.tile, w - x)
 
+    def warm_up(self, tta: bool = True) -> None:
+        """Compile the network for a full tile at every scale now, instead of on the first request."""
+        for scale in self.scales:
+            side = self.tile + 2 * self.margins[scale]
+            self._net(scale, np.zeros((1, side, side, 1), np.float32))
+            if tta:
+                self._net(scale, np.zeros((len(_DIHEDRAL), side, side, 1), np.float32))
+
     def passes(self, shape: tuple[int, int], tta: bool) -> int:
         """Network passes (tiles x transforms) for an LR image of this size, for progress bars."""
         return len(list(self._tiles(*shape))) * (len(_DIHEDRAL) if tta else 1)
