@@ -76,7 +76,7 @@ def open_image(source, max_pixels: int | None = None) -> Loaded:
         with Image.open(source) as im:
             w, h = im.size
             if max_pixels is not None and w * h > max_pixels:
-                raise ImageError(f"{name}: {w}x{h} is {w * h / 1e6:.1f} megapixels, over the limit of {max_pixels / 1e6:.1f}")
+                raise ImageError(f"{name}: {w}x{h} is {w * h / 1e6:.1f} megapixels, over the limit of {max_pixels / 1e6:.1f}: shrink or crop it first")
             im.load()
             return normalise(im)
     except ImageError:

@@ -285,7 +285,7 @@ def bicubic_image(loaded: Loaded, scale: int) -> Image.Image:
     return _as_image(bicubic_array(_as_array(im), scale), im.mode, loaded.icc_profile)
 
 
-def save_png(im: Image.Image, path: str | Path) -> None:
-    """Lossless PNG, with the ICC profile when there is one."""
+def save_png(im: Image.Image, path: str | Path, compress_level: int = 6) -> None:
+    """Lossless PNG, with the ICC profile when there is one (lower compress_level: faster, bigger)."""
     icc = im.info.get("icc_profile")
-    im.save(path, format="PNG", **({"icc_profile": icc} if icc else {}))
+    im.save(path, format="PNG", compress_level=compress_level, **({"icc_profile": icc} if icc else {}))

@@ -220,6 +220,14 @@ def test_old_request_folders_are_removed(stand_in_upscaler, tmp_path):
     assert not first.exists() and second.exists()
 
 
+def test_warm_up_leaves_results_unchanged(demo, tmp_path):
+    before = demo.upscale(write(tmp_path, synthetic_photo(40)), 3, tta=True)
+    demo.warm_up()
+    after = demo.upscale(write(tmp_path, synthetic_photo(40)), 3, tta=True)
+    for key in before.panels:
+        np.testing.assert_array_equal(np.asarray(before.panels[key].image), np.asarray(after.panels[key].image))
+
+
 def test_examples_are_small_redistributable_photos():
     paths = logic.example_paths()
     assert len(paths) >= 2
