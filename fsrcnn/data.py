@@ -26,14 +26,15 @@ PAPER_DOWNSCALES = (1.0, 0.9, 0.8, 0.7, 0.6)
 class Pair:
     lr: np.ndarray  # (h, w) luma / 255
     hr: np.ndarray  # (scale*h, scale*w) luma / 255
-    name: str
+    name: str = ""  # source file
+    shrink: float = 1.0  # the HR copy's size relative to the file
 
 
-def make_pair(hr: np.ndarray, scale: int, name: str = "") -> Pair:
+def make_pair(hr: np.ndarray, scale: int, name: str = "", shrink: float = 1.0) -> Pair:
     """Standard degradation of one uint8 HR image into an (LR, HR) luma pair."""
     hr = modcrop(hr, scale)
     lr = degrade(hr, scale)
-    return Pair(luma(lr) / 255.0, luma(hr) / 255.0, name)
+    return Pair(luma(lr) / 255.0, luma(hr) / 255.0, name, shrink)
 
 
 def load_pairs(folders, scale: int, downscales=PAPER_DOWNSCALES) -> list[Pair]:
@@ -44,7 +45,7 @@ def load_pairs(folders, scale: int, downscales=PAPER_DOWNSCALES) -> list[Pair]:
         for f in downscales:
             img = hr if f == 1.0 else to_uint8(imresize(hr, f))
             if min(img.shape[:2]) >= scale:
-                pairs.append(make_pair(img, scale, f"{path.name}@{f:g}"))
+                pairs.append(make_pair(img, scale, path.name, f))
     return pairs
 
 
@@ -53,7 +54,7 @@ class PatchSampler:
 
     def __init__(self, pairs: list[Pair], scale: int, patch: int, batch_size: int, seed: int | None = None):
         usable = [p for p in pairs if min(p.lr.shape) >= patch]
-        too_small = sorted({p.name.split("@")[0] for p in pairs if p.name.endswith("@1") and min(p.lr.shape) < patch})
+        too_small = sorted(p.name for p in pairs if p.shrink == 1.0 and min(p.lr.shape) < patch)
         if too_small:
             log.warning(
                 "%d image(s) are smaller than a %dx%d LR patch at x%d and are left out: %s",

@@ -14,6 +14,7 @@ from pathlib import Path
 import json
 import logging
 import math
+import sys
 import time
 
 import keras
@@ -22,6 +23,7 @@ import tensorflow as tf
 
 from .data import PAPER_DOWNSCALES, PatchSampler, load_pairs, make_pair
 from .images import list_images, read_rgb_or_gray
+from .imresize import imresize
 from .model import DECONV_NAME, build_fsrcnn, receptive_radius
 from .upscaler import luma_forward
 
@@ -157,8 +159,6 @@ class Validate(keras.callbacks.Callback):
 
     def __init__(self, folder: str, scale: int):
         super().__init__()
-        from .imresize import imresize
-
         self.scale, self.pairs = scale, [make_pair(read_rgb_or_gray(p), scale) for p in list_images(folder)]
         self.bicubic = float(np.mean([self._psnr(p.hr, imresize(p.lr, scale)) for p in self.pairs]))
 
@@ -177,7 +177,7 @@ class Validate(keras.callbacks.Callback):
 
 
 class SaveState(keras.callbacks.Callback):
-    def __init__(self, state: RunState, config: TrainConfig, epoch_offset: int = 0):
+    def __init__(self, state: RunState, config: TrainConfig):
         super().__init__()
         self.state, self.config = state, config
 
@@ -249,12 +249,6 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
             initial_epoch=max(start, done),
             steps_per_epoch=config.steps_per_epoch,
             callbacks=callbacks,
-            verbose=1 if _interactive() else 2,
+            verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in log files
         )
     return trainer
-
-
-def _interactive() -> bool:
-    import sys
-
-    return sys.stdout.isatty()
