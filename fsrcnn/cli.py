@@ -6,7 +6,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
 
-DEFAULT_TILE = 128  # keep in step with upscaler.DEFAULT_TILE (not imported: TensorFlow loads slowly, --help should not)
+DEFAULT_TILE = 192  # keep in step with upscaler.DEFAULT_TILE (not imported: TensorFlow loads slowly, --help should not)
 
 
 def _train(args) -> int:

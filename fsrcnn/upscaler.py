@@ -9,6 +9,8 @@ output pixel is computed from exactly the same input whatever tile or batch it f
 tiled result equals the untiled one, and memory stays bounded for any image size.
 """
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +27,7 @@ from .model import FastFSRCNN, architecture, receptive_radius
 SCALES = (2, 3, 4)
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 SHAPE_STEP = 32  # network input sizes are rounded up to a multiple of this (few compiled shapes)
-DEFAULT_TILE = 128  # LR pixels per tile side: measured fastest on 2 cores, and memory stays small
+DEFAULT_TILE = 192  # LR pixels per tile side: fastest measured on 2 cores (with two tiles in flight)
 
 Progress = Callable[[int, int], None]  # (passes done, passes in all)
 
@@ -116,8 +118,10 @@ def _inverse_transform(x: np.ndarray, t) -> np.ndarray:
 class Upscaler:
     """Loads the weights once and upscales luma planes, arrays and PIL images."""
 
-    def __init__(self, scales=SCALES, weights_dir=None, device: str | None = None, tile: int = DEFAULT_TILE, models=None):
+    def __init__(self, scales=SCALES, weights_dir=None, device: str | None = None, tile: int = DEFAULT_TILE,
+                 models=None, workers: int = 2):
         self.device = pick_device(device)
+        self.workers = max(1, int(workers))
         self.tile = int(tile)
         if self.tile < 1:
             raise ValueError("tile size must be at least 1 pixel")
@@ -192,19 +196,27 @@ class Upscaler:
         self._check_scale(scale)
         m, (h, w) = self.margins[scale], planes.shape[:2]
         padded = np.pad(planes, ((m, m), (m, m), (0, 0)), mode="symmetric")
-        total, done = self.passes((h, w), tta), [0]
+        total, done, lock = self.passes((h, w), tta), [0], threading.Lock()
 
         def tick(n):
-            done[0] += n
-            if progress:
-                progress(done[0], total)
+            with lock:  # tiles finish on several threads
+                done[0] += n
+                if progress:
+                    progress(done[0], total)
 
-        for ty, tx, th, tw in self._tiles(h, w):
+        def one_tile(tile):
+            ty, tx, th, tw = tile
             block = padded[ty : ty + th + 2 * m, tx : tx + tw + 2 * m]
             keep = (slice(m * scale, (m + th) * scale), slice(m * scale, (m + tw) * scale))
             luma = self._luma_block(block[..., 0], scale, tta, tick)[keep]
             others = [upscale_plane(block[..., c], scale)[keep] for c in range(1, planes.shape[2])]
             assemble((slice(ty * scale, (ty + th) * scale), slice(tx * scale, (tx + tw) * scale)), [luma, *others])
+
+        # Two tiles in flight keep both cores busy through the parts of a tile that use only one
+        # (numpy colour work, small convolutions); tiles write disjoint parts of the output.
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for _ in pool.map(one_tile, self._tiles(h, w)):
+                pass
 
     def upscale_luma(self, y: np.ndarray, scale: int, tta: bool = False, progress: Progress | None = None) -> np.ndarray:
         """(H, W) luma in 0..1 -> (scale*H, scale*W) float32, not clipped."""
