@@ -1,13 +1,17 @@
 """FSRCNN super-resolution in the browser: `python app.py`, then open http://127.0.0.1:7860.
 
 Only the UI lives here (argument parsing, layout, event wiring, launch); what the buttons do is
-`fsrcnn.demo`. The two buttons double as API endpoints, /upscale and /compare (see docs/app.md).
+`fsrcnn.demo`. The two buttons double as API endpoints, /upscale and /compare (see README.md).
 """
 import argparse
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 STARTED = time.perf_counter()  # the start-up time printed counts the imports, the slowest part
 
@@ -21,7 +25,9 @@ from fsrcnn import demo as logic  # noqa: E402
 from fsrcnn.images import ImageError  # noqa: E402
 from fsrcnn.upscaler import SCALES, Upscaler, WeightsError  # noqa: E402
 
-MAX_UPLOAD = "20mb"
+MAX_UPLOAD = "20mb"  # refused by the server itself (HTTP 413) before any of our code runs
+QUEUE_SIZE = 32  # requests waiting beyond this are told "queue is full" at once (HTTP 503), not kept
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PANELS = (logic.ORIGINAL, logic.BICUBIC, logic.FSRCNN, logic.ENSEMBLE)
 INTRO = """# FSRCNN super-resolution
 Enlarge a photo 2, 3 or 4 times with a small neural network
@@ -69,6 +75,32 @@ def handler(demo: logic.Demo, mode: str):
     return run
 
 
+def validator(demo: logic.Demo, mode: str):
+    """Checks run before a request joins the queue (Gradio's `validator`, never queued).
+
+    They only read the upload's header, so a request that is too large, not an image or has a
+    bad scale is refused in milliseconds even while the queue is long. The page shows the message
+    on the input concerned; API clients get `gradio_client.exceptions.ValidationError`.
+    """
+
+    def validate(image, scale, self_ensemble):
+        path = image.get("path") if isinstance(image, dict) else image
+        ok = gr.validate(True, "")
+        try:
+            scale = demo.check_scale(scale)
+        except ValueError as e:
+            return ok, gr.validate(False, str(e)), ok
+        try:
+            demo.check_image(mode, path, scale)
+        except (ImageError, ValueError) as e:
+            return gr.validate(False, str(e)), ok, ok
+        except Exception as e:  # a check must never break the event: let the handler report it
+            print(f"warning: validator failed ({type(e).__name__}: {e})", file=sys.stderr)
+        return ok, ok, ok
+
+    return validate
+
+
 def show_captions(captions: dict):
     """Second step of a run, UI only: label each panel with its time or score, enable the download."""
     return (
@@ -112,7 +144,7 @@ def build_ui(demo: logic.Demo) -> gr.Blocks:
         for button, name in ((upscale_btn, logic.UPSCALE), (compare_btn, logic.COMPARE)):
             button.click(
                 handler(demo, name), inputs=[image, scale, ensemble], outputs=[*panels, slider, download, report, captions],
-                api_name=name, show_progress_on=panels, preprocess=False,
+                api_name=name, show_progress_on=panels, preprocess=False, validator=validator(demo, name),
             ).success(show_captions, inputs=captions, outputs=[*panels, slider, download], api_visibility="private", queue=False)
         # UI only: one button at a time, named after what it will do; the ensemble panel follows its switch.
         mode.change(lambda m: (gr.Button(visible=m == logic.UPSCALE), gr.Button(visible=m == logic.COMPARE)),
@@ -129,16 +161,39 @@ def main(argv=None) -> int:
     except (WeightsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    demo = logic.Demo(upscaler, max_pixels=args.max_pixels)
-    print(f"FSRCNN {', '.join(f'x{s}' for s in demo.scales)} loaded on {upscaler.device_name} "
-          f"({time.perf_counter() - STARTED:.1f} s after start)", flush=True)
-    # Compiling the network for the common tile shapes takes seconds: do it while the page loads.
-    threading.Thread(target=demo.warm_up, name="warm-up", daemon=True).start()
-    ui = build_ui(demo)
-    ui.queue(default_concurrency_limit=args.concurrency, max_size=32)
-    ui.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD,
-              ssr_mode=False)
+    # Everything the app writes (uploads, Gradio's cache, the result PNGs) goes into one private
+    # folder that is removed when the app stops. Gradio's own clean-up at shutdown cannot be relied
+    # on: it is skipped when a browser keeps a connection open past the 5 s its server gets to stop.
+    work = Path(tempfile.mkdtemp(prefix="fsrcnn-app-"))
+    if "GRADIO_TEMP_DIR" not in os.environ:  # one set by the user is theirs to manage
+        os.environ["GRADIO_TEMP_DIR"] = str(work / "gradio")
+    # SIGTERM (a service manager, `kill`, a test) stops the app like Ctrl+C does, clean-up included;
+    # Python's default would end the process on the spot and leave the folder behind.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        # Each request's PNGs are copied into Gradio's cache as soon as it returns: 10 minutes is ample.
+        demo = logic.Demo(upscaler, max_pixels=args.max_pixels, output_dir=work / "results", keep_seconds=600)
+        print(f"FSRCNN {', '.join(f'x{s}' for s in demo.scales)} loaded on {upscaler.device_name} "
+              f"({time.perf_counter() - STARTED:.1f} s after start)", flush=True)
+        # Compiling the network for the common tile shapes takes seconds: do it while the page loads.
+        threading.Thread(target=demo.warm_up, name="warm-up", daemon=True).start()
+        ui = build_ui(demo)
+        # One request at a time by default: the network already uses every core, and memory stays
+        # that of one request. The rest wait their turn in the queue.
+        ui.queue(default_concurrency_limit=args.concurrency, max_size=QUEUE_SIZE)
+        if args.host not in LOOPBACK:
+            print(f"note: listening on {args.host}: the app is reachable from other computers", flush=True)
+        # Gradio serves files only from its upload folder and cache (no allowed_paths are added), so
+        # no other file on this machine can be fetched through /gradio_api/file=.
+        ui.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD,
+                  ssr_mode=False)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -61,23 +61,52 @@ def _upscale(args) -> int:
             inputs += found
         else:
             inputs.append(item)
-    upscaler = Upscaler([args.scale], device=args.device, tile=args.tile)
+    upscaler = Upscaler([args.scale], weights_dir=args.weights_dir, device=args.device, tile=args.tile)
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = 0
+    sources = {p.resolve() for p in inputs}
+    written_from = {}  # output file -> the input it was made from in this run
     for path in tqdm(inputs, desc=f"x{args.scale} on {upscaler.device_name}", unit="image", disable=len(inputs) < 2):
+        target = out_dir / f"{path.stem}.png"
+        # Nothing is lost: never write over an input, nor over another input's result of this run.
+        if target.resolve() in sources:
+            tqdm.write(f"error: {path}: its result {target} would replace an input image: choose another --output",
+                       file=sys.stderr)
+            failures += 1
+            continue
+        if target in written_from:
+            tqdm.write(f"error: {path}: {target} was already written from {written_from[target]}: "
+                       f"rename one of them or upscale them to different folders", file=sys.stderr)
+            failures += 1
+            continue
         try:
             loaded = open_image(path)
             for note in loaded.notes:
                 tqdm.write(f"note: {path}: {note}")
             result = upscale_image(upscaler, loaded, args.scale, tta=args.tta)
-            save_png(result, out_dir / f"{path.stem}.png")
-            written += 1
-        except (ImageError, ValueError, MemoryError) as e:
+            _write_png(save_png, result, target)
+            written_from[target] = path
+        except (ImageError, ValueError) as e:
             tqdm.write(f"error: {e}", file=sys.stderr)
             failures += 1
-    print(f"{written} image(s) written to {out_dir}" + (f", {failures} failed" if failures else ""))
+        except MemoryError:
+            tqdm.write(f"error: {path}: not enough memory to upscale it x{args.scale}", file=sys.stderr)
+            failures += 1
+        except OSError as e:  # the image was fine; writing its result was not (disk full, permissions)
+            tqdm.write(f"error: {path}: cannot write {target}: {e.strerror or e}", file=sys.stderr)
+            failures += 1
+    print(f"{len(written_from)} image(s) written to {out_dir}" + (f", {failures} failed" if failures else ""))
     return 1 if failures else 0
+
+
+def _write_png(save_png, image, target) -> None:
+    """Write through a temporary file: an interrupted run never leaves a half-written PNG behind."""
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        save_png(image, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--output", required=True, metavar="DIR", help="output folder (created if missing)")
     u.add_argument("--tta", action="store_true", help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
     u.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side in input pixels (bounds memory; result is the same)")
+    u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
     u.set_defaults(func=_upscale)
     return parser
@@ -152,11 +182,12 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except (ValueError, OSError, RuntimeError) as e:
-        # Our own errors (ImageError, WeightsError, bad options) carry a message meant for the user.
+        # Our own errors (ImageError, WeightsError, bad options) carry a message meant for the user, and
+        # so do the file system's (an --output that is a file, a folder we may not write to).
         from .images import ImageError
         from .upscaler import WeightsError
 
-        if isinstance(e, (ImageError, WeightsError, FileExistsError)) or type(e) is ValueError:
+        if isinstance(e, (ImageError, WeightsError, OSError)) or type(e) is ValueError:
             print(f"error: {e}", file=sys.stderr)
             return 2
         raise

@@ -5,7 +5,6 @@ or another front end needs (images, sizes, timings, PSNR/SSIM, the report text) 
 here. Every panel is written once as a lossless PNG, and the app shows and serves those very
 files, so what a visitor sees is byte for byte what they download.
 """
-import io
 import re
 import shutil
 import tempfile
@@ -17,7 +16,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from .images import Loaded, open_image
+from .images import Loaded, check_image, open_image
 from .imresize import degrade, modcrop
 from .metrics import SSIM_WINDOW, psnr_ssim_y
 from .upscaler import Upscaler, bicubic_array, bicubic_image, save_png, upscale_image
@@ -141,7 +140,7 @@ class Demo:
 
     def upscale(self, source, scale: int, tta: bool = False, progress: Progress | None = None) -> Result:
         """Enlarge a photo: nearest-neighbour original, bicubic, FSRCNN and (tta) the self-ensemble."""
-        scale = self._check_scale(scale)
+        scale = self.check_scale(scale)
         loaded, name = self._open(source)
         w, h = loaded.image.size
         passes = self.upscaler.passes((h, w), tta=False)
@@ -171,15 +170,12 @@ class Demo:
         The standard protocol: modcrop, MATLAB-bicubic degradation, PSNR and SSIM on Y with a
         border of `scale` pixels. Alpha is not part of any benchmark, so it is dropped here.
         """
-        scale = self._check_scale(scale)
+        scale = self.check_scale(scale)
         loaded, name = self._open(source)
         hr, notes = colour_array(loaded)
         h, w = hr.shape[:2]
+        _check_measurable(name, w, h, scale)
         hr = modcrop(hr, scale)
-        need = SSIM_WINDOW + 2 * scale
-        if min(hr.shape[:2]) < need:
-            raise InputError(f"{name}: {w}×{h} is too small to measure at x{scale}; "
-                             f"compare mode needs at least {need}×{need} pixels")
         if hr.shape[:2] != (h, w):
             notes.append(f"cropped from {w}×{h} to {hr.shape[1]}×{hr.shape[0]} so both sides divide by {scale}")
         lr = degrade(hr, scale)
@@ -217,7 +213,7 @@ class Demo:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _check_scale(self, scale) -> int:
+    def check_scale(self, scale) -> int:
         """Scales arrive from forms and API clients: accept 2, 2.0, "2" and "x2", refuse the rest clearly."""
         try:
             value = float(str(scale).strip().lower().removeprefix("x"))
@@ -227,19 +223,35 @@ class Demo:
             raise InputError(f"scale must be one of {', '.join(f'x{s}' for s in self.scales)}, got {scale!r}")
         return int(value)
 
-    def _open(self, source) -> tuple[Loaded, str]:
-        """Open a path (or file object) with the pixel limit; messages name the file, not its temp path."""
+    def check_image(self, mode: str, source, scale: int) -> tuple[int, int]:
+        """Refuse at once what the file's header tells: no image, not an image, over the pixel limit,
+        too small to measure (compare mode); (width, height) when it passes.
+
+        Nothing is decoded (milliseconds), so the app runs this and `check_scale` before a request
+        joins the queue: a visitor with a hopeless request does not wait behind others.
+        `upscale` and `compare` make the same checks again, plus those that need the pixels.
+        """
+        source, name = self._source(source)
+        w, h = check_image(source, max_pixels=self.max_pixels, name=name)
+        if mode == COMPARE:
+            _check_measurable(name, w, h, scale)
+        return w, h
+
+    def _source(self, source) -> tuple:
+        """(path or file object, the visitor's name for it): messages name the file, not its temp path."""
         if source is None or (isinstance(source, str) and not source.strip()):
             raise InputError("No image yet: upload a photo or pick one of the examples, then press the button.")
         if isinstance(source, (str, Path)):
             path = Path(source)
             if not path.is_file():
                 raise InputError(f"{path.name}: no such file")
-            buffer = io.BytesIO(path.read_bytes())
-            buffer.name = path.name
-            source = buffer
-        name = Path(getattr(source, "name", "image")).name
-        return open_image(source, max_pixels=self.max_pixels), name
+            return path, path.name
+        return source, Path(getattr(source, "name", "image")).name
+
+    def _open(self, source) -> tuple[Loaded, str]:
+        """Open a path (or file object) with the pixel limit."""
+        source, name = self._source(source)
+        return open_image(source, max_pixels=self.max_pixels, name=name), name
 
     def _write(self, name: str, scale: int, images: dict, seconds: dict) -> dict[str, Panel]:
         """Save every image as PNG in a fresh folder, named after the input (e.g. cat_x2_fsrcnn.png)."""
@@ -276,6 +288,14 @@ class _Bar:
     def _show(self, units: int, desc: str) -> None:
         if self.progress is not None:
             self.progress(min(units / self.total, 1.0), desc=desc)
+
+
+def _check_measurable(name: str, w: int, h: int, scale: int) -> None:
+    """Compare mode needs, after cropping to multiples of the scale, room for SSIM's window and the border."""
+    need = SSIM_WINDOW + 2 * scale
+    if min(w - w % scale, h - h % scale) < need:
+        raise InputError(f"{name}: {w}×{h} is too small to measure at x{scale}; "
+                         f"compare mode needs at least {need}×{need} pixels")
 
 
 def _timed(fn, *args, **kwargs):

@@ -41,29 +41,33 @@ def weights_path(scale: int, weights_dir: str | Path | None = None) -> Path:
 
 
 def recorded_sha256(path: Path) -> str | None:
-    """The checksum that SHA256SUMS beside a weight file records for it, if any."""
+    """The checksum that SHA256SUMS beside a weight file records for it (`sha256sum` format)."""
     sums = path.parent / "SHA256SUMS"
     if not sums.exists():
         return None
     for line in sums.read_text().splitlines():
-        digest, _, name = line.strip().partition("  ")
-        if name == path.name:
-            return digest
-    return None
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("*") == path.name:
+            return parts[0].lower()
+    raise WeightsError(f"{sums} does not list {path.name}: add its line with `sha256sum {path.name} >> SHA256SUMS`")
 
 
 def load_model(path: str | Path) -> keras.Model:
-    """Load a .keras model, first checking it against weights/SHA256SUMS when it is listed there."""
+    """Load a .keras model, first checking it against the SHA256SUMS file beside it, if there is one."""
     path = Path(path)
-    restore = f"restore it with `git checkout -- {path}` or train it again (weights/README.md gives the command)"
+    shipped = path.resolve().parent == WEIGHTS_DIR
+    restore = (f"restore it with `git checkout -- weights/{path.name}`" if shipped else "copy it back")
+    restore += " or train it again (weights/README.md gives the command)"
     if not path.exists():
         raise WeightsError(f"weight file {path} is missing: {restore}")
     expected = recorded_sha256(path)
     if expected is not None:
         actual = hashlib.sha256(path.read_bytes()).hexdigest()
         if actual != expected:
-            raise WeightsError(f"weight file {path} is damaged or was changed (SHA-256 {actual[:12]}..., "
-                               f"SHA256SUMS records {expected[:12]}...): {restore}")
+            raise WeightsError(
+                f"weight file {path} is damaged or was changed (SHA-256 {actual[:12]}..., SHA256SUMS records "
+                f"{expected[:12]}...): {restore}; after retraining it on purpose, update the line in SHA256SUMS"
+            )
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as e:  # Keras raises many types for a damaged archive

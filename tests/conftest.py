@@ -76,3 +76,18 @@ def synthetic_photo(size: int = 96, seed: int = 0) -> np.ndarray:
     draw.text((4, size // 2), "FSRCNN x", fill=(255, 255, 255))
     # Photos are slightly soft: a camera's optics never give single-pixel steps.
     return np.asarray(im.filter(ImageFilter.GaussianBlur(0.6)))
+
+
+@pytest.fixture(scope="session")
+def live_app(request, tmp_path_factory):
+    """One `python app.py` on loopback for every test that only talks to it (starting one takes seconds).
+
+    Serves the weights of app_helpers.app_weights; yields the app's URL. Tests that stop or
+    reconfigure an app start their own with app_helpers.running_app.
+    """
+    from app_helpers import app_weights, running_app
+
+    weights, _ = app_weights(request)
+    workdir = tmp_path_factory.mktemp("live-app")
+    with running_app(weights, workdir) as url:
+        yield url

@@ -156,3 +156,12 @@ def save_for_readme(screenshot, target, max_bytes=300_000):
         if target.stat().st_size < max_bytes:
             return
     pytest.fail(f"{target} is still {target.stat().st_size} bytes at {width} pixels wide")
+
+
+def test_a_photo_over_the_limit_is_refused_on_the_spot(page, tmp_path):
+    """Checked before the request queues: the message appears on the photo within seconds."""
+    Image.new("RGB", (1100, 1000), "gray").save(tmp_path / "huge.png")
+    upload(page, tmp_path / "huge.png")
+    page.click("#upscale")
+    message = page.get_by_text("huge.png: 1100x1000 is 1.1 megapixels, over the limit of 1.0: shrink or crop it first")
+    message.wait_for(state="visible", timeout=15_000)

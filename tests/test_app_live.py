@@ -3,21 +3,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_helpers import EXAMPLES, app_weights, running_app
+from app_helpers import EXAMPLES
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
-from gradio_client.exceptions import AppError  # noqa: E402
+from gradio_client.exceptions import AppError, ValidationError  # noqa: E402
 
 CAT = EXAMPLES / "cat.png"  # 256 x 170
 
 
 @pytest.fixture(scope="module")
-def client(request, tmp_path_factory):
-    weights, _ = app_weights(request)
-    workdir = tmp_path_factory.mktemp("app-live")
-    with running_app(weights, workdir) as url:
-        yield Client(url, verbose=False, download_files=str(workdir / "downloads"))
+def client(live_app, tmp_path_factory):
+    return Client(live_app, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
 def png_pixels(path) -> np.ndarray:
@@ -69,12 +66,17 @@ def test_compare_reports_psnr_and_ssim(client):
 def test_bad_inputs_get_readable_messages_and_the_server_keeps_serving(client, tmp_path):
     (tmp_path / "notes.png").write_bytes(b"this is text with an image's name")
     Image.new("RGB", (1100, 1000), "gray").save(tmp_path / "huge.png")  # over the default megapixel
-    cases = [(tmp_path / "notes.png", 2, "notes.png: not an image file"),
-             (tmp_path / "huge.png", 2, "huge.png: 1100x1000 is 1.1 megapixels, over the limit of 1.0"),
-             (CAT, 5, "scale must be one of x2, x3, x4")]
+    # All three are refused before the request joins the queue (see app.validator).
+    cases = [(tmp_path / "notes.png", 2, "- image: notes.png: not an image file"),
+             (tmp_path / "huge.png", 2, "- image: huge.png: 1100x1000 is 1.1 megapixels, over the limit of 1.0"),
+             (CAT, 5, "- scale: scale must be one of x2, x3, x4")]
     for path, scale, message in cases:
-        with pytest.raises(AppError, match=message):
+        with pytest.raises(ValidationError, match=message):
             client.predict(handle_file(path), scale, False, api_name="/upscale")
+    # A file whose header is fine but whose pixels are damaged is refused when it is decoded.
+    (tmp_path / "cut.png").write_bytes(CAT.read_bytes()[:20_000])
+    with pytest.raises(AppError, match="cut.png: damaged or truncated image"):
+        client.predict(handle_file(tmp_path / "cut.png"), 2, False, api_name="/upscale")
     assert client.predict(handle_file(CAT), 2, False, api_name="/upscale")[2].endswith("cat_x2_fsrcnn.png")
 
 

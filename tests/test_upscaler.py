@@ -150,8 +150,11 @@ def test_weights_are_checked_against_recorded_checksums(stand_in_weights, tmp_pa
 
     shutil.copy(stand_in_weights / "fsrcnn_x3.keras", tmp_path / "fsrcnn_x3.keras")
     good = hashlib.sha256((tmp_path / "fsrcnn_x3.keras").read_bytes()).hexdigest()
-    (tmp_path / "SHA256SUMS").write_text(f"{good}  fsrcnn_x3.keras\n")
+    (tmp_path / "SHA256SUMS").write_text(f"{good} *fsrcnn_x3.keras\n")  # sha256sum -b format
     assert Upscaler([3], tmp_path).scales == (3,)
+    (tmp_path / "SHA256SUMS").write_text(f"{good}  fsrcnn_x2.keras\n")
+    with pytest.raises(WeightsError, match="does not list fsrcnn_x3.keras"):
+        Upscaler([3], tmp_path)
     (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  fsrcnn_x3.keras\n")
     with pytest.raises(WeightsError, match="fsrcnn_x3.keras is damaged or was changed"):
         Upscaler([3], tmp_path)

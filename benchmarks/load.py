@@ -1,0 +1,313 @@
+"""Load test of the app: N concurrent API clients x M requests each against `python app.py` on loopback.
+
+Starts the app on a free loopback port with its own temporary folder, has every client send its
+requests one after the other (as a visitor would) through `gradio_client`, checks every answer
+(four panels of the right size, the download a PNG of the right size), and reports requests
+served, errors, latency percentiles and the server's peak resident memory. Then it stops the app
+with SIGTERM, as a service manager would, and counts the temporary files left behind. Bounded in
+count (clients x requests) and in time (--timeout: whatever is unanswered by then is an error).
+
+    python benchmarks/load.py [--clients 16] [--requests 4] [--size 512] [--scale 2]
+                              [--no-ensemble] [--weights-dir weights/] [--concurrency 1] [--timeout 1800]
+
+Exit status 0 only when every request was answered correctly. Not part of the test suite;
+tests/test_load.py runs a short version through the same functions.
+"""
+import argparse
+import concurrent.futures
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 180  # seconds for the app to answer; ~10 on an idle 2-core machine, more when busy
+STOP_TIMEOUT = 30  # seconds for a graceful stop after SIGTERM before it is killed
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+    tmp: Path  # the app's TMPDIR: Gradio's uploads and cache, the app's own PNGs
+    log: Path
+    files_left: int | None = None  # temporary files still there after the app stopped
+
+
+@dataclass
+class Outcome:
+    client: int
+    seconds: float
+    error: str | None = None  # None: answered, and the answer checked out
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome]
+    wall_seconds: float
+    rss_after_start_kib: int | None
+    peak_rss_kib: int | None
+    files_left: int | None = None
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def served(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.error is None]
+
+    @property
+    def errors(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.error is not None]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_app(weights_dir: Path, workdir: Path, *args: str, start_timeout: float = START_TIMEOUT):
+    """Run `python app.py` on a free loopback port with TMPDIR inside `workdir`; yield a Server.
+
+    On leaving, the app gets SIGTERM (it shuts down like on Ctrl+C: Gradio empties its cache, the
+    app removes its PNG folder) and `files_left` counts what it left in its TMPDIR.
+    """
+    port = free_port()
+    tmp = workdir / "server-tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, TMPDIR=str(tmp), PYTHONUNBUFFERED="1")
+    env.pop("GRADIO_TEMP_DIR", None)  # Gradio's cache then goes to TMPDIR/gradio, where we can count it
+    log_path = workdir / "app.log"
+    cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--weights-dir", str(weights_dir), *args]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = Server(f"http://127.0.0.1:{port}/", proc.pid, tmp, log_path)
+        try:
+            _wait_until_up(proc, server, start_timeout)
+            yield server
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            server.files_left = leftover_files(tmp)
+
+
+def _wait_until_up(proc: subprocess.Popen, server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app.py exited with {proc.returncode}:\n{server.log.read_text()}")
+        try:
+            with urllib.request.urlopen(server.url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"app.py did not answer within {timeout:.0f} s:\n{server.log.read_text()}")
+        time.sleep(0.5)
+
+
+def leftover_files(tmp: Path) -> int:
+    """Files the stopped app left in its TMPDIR (uploads, Gradio's cache, result PNGs): 0 when it cleans up."""
+    return sum(1 for p in tmp.rglob("*") if p.is_file())
+
+
+def memory_kib(pid: int) -> tuple[int | None, int | None]:
+    """(current, peak) resident memory of a process in KiB, from /proc (Linux); (None, None) elsewhere.
+
+    VmHWM is the kernel's own high-water mark of the resident set, so no polling can miss a peak.
+    """
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+    except (OSError, KeyError, ValueError):
+        return None, None
+
+
+def write_photo(path: Path, size: int, seed: int = 0) -> Path:
+    """A deterministic photo-like RGB PNG (smooth shading, edges, noise), so PNG sizes are realistic."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    rgb = np.stack([128 + 90 * np.sin(9 * xx + c + seed) * np.cos(7 * yy - c) for c in (0.0, 1.0, 2.0)], -1)
+    rgb[(xx * 13).astype(int) % 2 == (yy * 11).astype(int) % 2] *= 0.7
+    rgb += rng.normal(0, 4, rgb.shape)
+    Image.fromarray(rgb.clip(0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def check_answer(answer, size: int, scale: int, tta: bool) -> None:
+    """Raise AssertionError unless the seven outputs of /upscale are what was asked for."""
+    from PIL import Image
+
+    original, bicubic, fsrcnn, ensemble, slider, download, report = answer
+    panels = [original, bicubic, fsrcnn] + ([ensemble] if tta else [])
+    assert (ensemble is None) != tta, f"self-ensemble panel is {ensemble!r} with self-ensemble {'on' if tta else 'off'}"
+    for path in panels + [download]:
+        with open(path, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n", f"{Path(path).name} is not a PNG"
+        with Image.open(path) as im:
+            assert im.size == (size * scale, size * scale), f"{Path(path).name} is {im.size}"
+    assert Path(download).name.endswith(f"_x{scale}_{'ensemble' if tta else 'fsrcnn'}.png"), download
+    assert f"{size}×{size} → {size * scale}×{size * scale}" in report, report
+
+
+def run_client(url: str, client_id: int, requests: int, image: Path, size: int, scale: int, tta: bool,
+               deadline: float, downloads: Path) -> list[Outcome]:
+    """One visitor: `requests` upscales one after the other; each answer is checked, then deleted."""
+    from gradio_client import Client, handle_file
+
+    outcomes = []
+    folder = downloads / f"client{client_id}"
+    try:
+        client = Client(url, verbose=False, download_files=str(folder))
+    except Exception as e:  # the app did not even answer: every request of this client failed
+        return [Outcome(client_id, 0.0, f"cannot connect: {type(e).__name__}: {e}")] * requests
+    for _ in range(requests):
+        start = time.perf_counter()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            outcomes.append(Outcome(client_id, 0.0, "not sent: the overall time limit was reached"))
+            continue
+        job = client.submit(handle_file(image), scale, tta, api_name="/upscale")
+        try:
+            answer = job.result(timeout=remaining)
+            seconds = time.perf_counter() - start
+            check_answer(answer, size, scale, tta)
+            outcomes.append(Outcome(client_id, seconds))
+        except concurrent.futures.TimeoutError:
+            job.cancel()
+            outcomes.append(Outcome(client_id, time.perf_counter() - start, "no answer within the time limit"))
+        except Exception as e:  # an error from the app, or an answer that does not check out
+            outcomes.append(Outcome(client_id, time.perf_counter() - start, f"{type(e).__name__}: {e}"))
+        shutil.rmtree(folder, ignore_errors=True)  # 5 large PNGs per answer: keep the disk tidy
+    client.close()
+    return outcomes
+
+
+def load_test(server: Server, workdir: Path, clients: int = 16, requests: int = 4, size: int = 512,
+              scale: int = 2, tta: bool = True, timeout: float = 1800) -> Report:
+    """All clients at once against a running app; every outcome, the wall time and the server's memory."""
+    images = [write_photo(workdir / f"photo{i}.png", size, seed=i) for i in range(clients)]
+    rss_after_start, _ = memory_kib(server.pid)
+    deadline = time.monotonic() + timeout
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
+        futures = [pool.submit(run_client, server.url, i, requests, images[i], size, scale, tta, deadline,
+                               workdir / "downloads") for i in range(clients)]
+        outcomes = [o for f in futures for o in f.result()]
+    wall = time.perf_counter() - start
+    _, peak = memory_kib(server.pid)
+    settings = dict(clients=clients, requests=requests, size=size, scale=scale, tta=tta, timeout=timeout)
+    return Report(outcomes, wall, rss_after_start, peak, settings=settings)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """q-th percentile (0..100), linear between the nearest ranks, as numpy's default."""
+    values = sorted(values)
+    if len(values) == 1:
+        return values[0]
+    pos = (len(values) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (pos - low)
+
+
+def format_report(report: Report, concurrency: int = 1) -> str:
+    s = report.settings
+    total = s["clients"] * s["requests"]
+    lines = [
+        f"load test: {s['clients']} clients x {s['requests']} requests, {s['size']}x{s['size']} RGB, "
+        f"x{s['scale']}, self-ensemble {'on' if s['tta'] else 'off'}, server concurrency {concurrency}",
+        "",
+        "| Measure | Value |",
+        "|---|---|",
+        f"| requests answered correctly | {len(report.served)} / {total} |",
+        f"| errors | {len(report.errors)} |",
+        f"| wall time | {report.wall_seconds:.1f} s ({len(report.served) / report.wall_seconds:.2f} requests/s) |",
+    ]
+    latencies = [o.seconds for o in report.served]
+    if latencies:
+        p = {q: percentile(latencies, q) for q in (50, 90, 99)}
+        lines.append(f"| latency p50 / p90 / p99 / max | {p[50]:.1f} / {p[90]:.1f} / {p[99]:.1f} / "
+                     f"{max(latencies):.1f} s |")
+        lines.append(f"| latency mean | {statistics.mean(latencies):.1f} s |")
+    if report.peak_rss_kib is not None:
+        lines.append(f"| server peak RSS (VmHWM) | {report.peak_rss_kib / 1024:.0f} MiB |")
+        lines.append(f"| server RSS when the load began | {report.rss_after_start_kib / 1024:.0f} MiB |")
+    if report.files_left is not None:
+        lines.append(f"| temporary files left after SIGTERM | {report.files_left} |")
+    errors = {}
+    for o in report.errors:
+        errors[o.error] = errors.get(o.error, 0) + 1
+    lines += [f"error x{n}: {e}" for e, n in errors.items()]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--clients", type=int, default=16, help="concurrent API clients")
+    p.add_argument("--requests", type=int, default=4, help="requests per client, one after the other")
+    p.add_argument("--size", type=int, default=512, help="side of the square input image, in pixels")
+    p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
+    p.add_argument("--no-ensemble", action="store_true", help="switch the self-ensemble off")
+    p.add_argument("--weights-dir", type=Path, default=ROOT / "weights", help="passed to app.py")
+    p.add_argument("--concurrency", type=int, default=1, help="passed to app.py: requests processed at once")
+    p.add_argument("--timeout", type=float, default=1800, help="overall limit in seconds for all requests")
+    args = p.parse_args(argv)
+    if args.clients < 1 or args.requests < 1:
+        p.error("--clients and --requests must be at least 1")
+
+    with tempfile.TemporaryDirectory(prefix="fsrcnn-load-") as tmp:
+        workdir = Path(tmp)
+        print(f"starting app.py with {args.weights_dir} ...", flush=True)
+        with serve_app(args.weights_dir, workdir, "--concurrency", str(args.concurrency)) as server:
+            print(f"{server.url} is up; {args.clients} clients x {args.requests} requests ...", flush=True)
+            ticker = _Ticker(server.pid)
+            report = load_test(server, workdir, args.clients, args.requests, args.size, args.scale,
+                               not args.no_ensemble, args.timeout)
+            ticker.stop()
+        report.files_left = server.files_left
+    print(format_report(report, args.concurrency))
+    return 0 if not report.errors and len(report.served) == args.clients * args.requests else 1
+
+
+class _Ticker:
+    """A line every 30 s while the load runs (server memory), so a long run shows it is alive."""
+
+    def __init__(self, pid: int, every: float = 30):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(pid, every), daemon=True)
+        self._start = time.monotonic()
+        self._thread.start()
+
+    def _run(self, pid, every):
+        while not self._stop.wait(every):
+            rss, peak = memory_kib(pid)
+            if rss is not None:
+                print(f"  {time.monotonic() - self._start:5.0f} s: server RSS {rss / 1024:.0f} MiB "
+                      f"(peak {peak / 1024:.0f} MiB)", flush=True)
+
+    def stop(self):
+        self._stop.set()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
