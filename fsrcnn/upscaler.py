@@ -55,7 +55,7 @@ def recorded_sha256(path: Path) -> str | None:
 def load_model(path: str | Path) -> keras.Model:
     """Load a .keras model, first checking it against the SHA256SUMS file beside it, if there is one."""
     path = Path(path)
-    shipped = path.resolve().parent == WEIGHTS_DIR
+    shipped = path.resolve().parent == Path(WEIGHTS_DIR).resolve()
     restore = (f"restore it with `git checkout -- weights/{path.name}`" if shipped else "copy it back")
     restore += " or train it again (weights/README.md gives the command)"
     if not path.exists():

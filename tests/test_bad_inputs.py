@@ -375,11 +375,13 @@ def weights_folder(kind: str, stand_in_weights: Path, folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind,message", [
-    ("missing-weights", r"fsrcnn_x2.keras is missing: restore it with `git checkout -- .*fsrcnn_x2.keras` or train "
+    # A folder of the user's own (--weights-dir): "copy it back"; for the shipped weights/ the
+    # message says `git checkout -- weights/...` instead (tests/test_upscaler.py).
+    ("missing-weights", r"fsrcnn_x2.keras is missing: copy it back or train "
                         r"it again \(weights/README.md gives the command\)"),
-    ("corrupt-weights", r"fsrcnn_x2.keras cannot be loaded \(.*\): restore it with `git checkout"),
+    ("corrupt-weights", r"fsrcnn_x2.keras cannot be loaded \(.*\): copy it back"),
     ("changed-weights", r"fsrcnn_x2.keras is damaged or was changed \(SHA-256 [0-9a-f]{12}\.\.\., "
-                        r"SHA256SUMS records 000000000000\.\.\.\): restore it with `git checkout"),
+                        r"SHA256SUMS records 000000000000\.\.\.\): copy it back"),
 ])
 def test_weights(kind, message, tmp_path, stand_in_weights, app_module, capsys):
     folder = weights_folder(kind, stand_in_weights, tmp_path / "weights")

@@ -144,6 +144,12 @@ def test_missing_or_corrupt_weights_name_the_file(tmp_path):
         Upscaler([2], tmp_path)
 
 
+def test_shipped_weights_missing_says_how_to_restore_them(tmp_path, monkeypatch):
+    monkeypatch.setattr("fsrcnn.upscaler.WEIGHTS_DIR", tmp_path)
+    with pytest.raises(WeightsError, match=r"restore it with `git checkout -- weights/fsrcnn_x4.keras`"):
+        Upscaler([4])
+
+
 def test_weights_are_checked_against_recorded_checksums(stand_in_weights, tmp_path):
     import hashlib
     import shutil
