@@ -6,7 +6,6 @@ LR patches with their matching HR patches and a random flip/rotation are then dr
 with a handful of vectorised numpy slices, so the cores stay busy with the model.
 """
 from dataclasses import dataclass
-from pathlib import Path
 import logging
 
 import numpy as np

@@ -39,8 +39,8 @@ def format_table(name: str, scale: int, rows: list[Row], images: int) -> str:
     base = rows[0].psnr
     lines = [
         f"{name} x{scale} ({images} images, Y channel, border {scale})",
-        f"| method | PSNR (dB) | SSIM | gain over bicubic (dB) |",
-        f"|---|---|---|---|",
+        "| method | PSNR (dB) | SSIM | gain over bicubic (dB) |",
+        "|---|---|---|---|",
     ]
     for r in rows:
         gain = "" if r.method == "bicubic" else f"{r.psnr - base:+.2f}"
