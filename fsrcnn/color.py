@@ -1,7 +1,8 @@
 """Colour conversions of the super-resolution protocol (ITU-R BT.601, as MATLAB's rgb2ycbcr).
 
 All functions are pure numpy, work on arrays of shape (..., 3) in the 0..255 range and return
-float32. Luma is what the network sees and what PSNR/SSIM are measured on.
+float32. Luma is what the network sees and what PSNR/SSIM are measured on. The constants are
+public because the inference module repeats the inverse conversion inside its compiled program.
 """
 import numpy as np
 
@@ -10,20 +11,20 @@ _RGB_TO_YCBCR = np.array(
     [[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]],
     dtype=np.float64,
 ) / 255.0
-_YCBCR_OFFSET = np.array([16.0, 128.0, 128.0])
-_YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR)
+YCBCR_OFFSET = np.array([16.0, 128.0, 128.0], np.float32)
+YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR).astype(np.float32)
 
 
 def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) RGB in 0..255 -> (..., 3) YCbCr, Y in 16..235, Cb/Cr in 16..240."""
     rgb = np.asarray(rgb, dtype=np.float32)
-    return (rgb @ _RGB_TO_YCBCR.T.astype(np.float32) + _YCBCR_OFFSET.astype(np.float32)).astype(np.float32)
+    return (rgb @ _RGB_TO_YCBCR.T.astype(np.float32) + YCBCR_OFFSET).astype(np.float32)
 
 
 def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
     """Inverse of rgb_to_ycbcr; not clipped, so callers decide how to quantise."""
-    ycbcr = np.asarray(ycbcr, dtype=np.float32) - _YCBCR_OFFSET.astype(np.float32)
-    return (ycbcr @ _YCBCR_TO_RGB.T.astype(np.float32)).astype(np.float32)
+    ycbcr = np.asarray(ycbcr, dtype=np.float32) - YCBCR_OFFSET
+    return (ycbcr @ YCBCR_TO_RGB.T).astype(np.float32)
 
 
 def rgb_to_y(rgb: np.ndarray) -> np.ndarray:
@@ -37,9 +38,9 @@ def gray_to_y(gray: np.ndarray) -> np.ndarray:
     return np.asarray(gray, dtype=np.float32) * np.float32(219.0 / 255.0) + np.float32(16.0)
 
 
-def y_to_gray(y: np.ndarray) -> np.ndarray:
-    """Inverse of gray_to_y (not clipped)."""
-    return (np.asarray(y, dtype=np.float32) - np.float32(16.0)) * np.float32(255.0 / 219.0)
+def y_to_gray(y):
+    """Inverse of gray_to_y (not clipped); float32 numpy arrays and TF tensors alike."""
+    return (y - 16.0) * (255.0 / 219.0)
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:

@@ -113,3 +113,30 @@ def upscale_plane(plane: np.ndarray, scale: int) -> np.ndarray:
     padded = np.pad(np.asarray(plane, np.float32), pad, mode="symmetric")
     big = Image.fromarray(padded).resize((padded.shape[1] * scale, padded.shape[0] * scale), Image.BICUBIC)
     return np.asarray(big)[pad * scale : (pad + h) * scale, pad * scale : (pad + w) * scale]
+
+
+@lru_cache(maxsize=8)
+def upscale_kernel(scale: int) -> tuple[np.ndarray, int]:
+    """Integer-factor `imresize` enlargement as a conv kernel: ((k, k, 1, scale**2), reach).
+
+    Enlarging by an integer factor gives every output phase the same few taps, so a 'valid'
+    conv of the plane mirror-padded by `reach` pixels, with output channel py*scale + px for
+    HR phase (py, px), followed by depth_to_space, is `imresize` (to float rounding). The
+    inference module uses it to run chroma and alpha inside the same compiled program as luma.
+    """
+    n = 16  # long enough that the middle pixel's taps never reach a border
+    weights, indices = _contributions(n, n * scale, float(scale))
+    centre = n // 2
+    taps = {}
+    for p in range(scale):
+        row = centre * scale + p
+        for w, i in zip(weights[row], indices[row]):
+            if w != 0:
+                taps[(p, int(i) - centre)] = float(w)
+    reach = max(abs(o) for _, o in taps)
+    k = 2 * reach + 1
+    one_d = np.zeros((scale, k), np.float64)
+    for (p, o), w in taps.items():
+        one_d[p, o + reach] = w
+    kernel = np.einsum("pa,qb->abpq", one_d, one_d).reshape(k, k, 1, scale * scale)
+    return kernel.astype(np.float32), reach

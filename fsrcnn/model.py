@@ -83,6 +83,32 @@ def receptive_radius(scale: int, m: int = 4) -> int:
     return 2 + m + max(-low, high)
 
 
+def subpixel_kernel(kernel, scale: int):
+    """The deconvolution's (k, k, 1, d) kernel as an ordinary conv kernel (span, span, d, r*r).
+
+    Output channel py*r + px holds the taps that HR phase (py, px) applies to each LR offset, so
+    a 'valid' conv with it followed by depth_to_space is the 'same' transposed convolution,
+    cropped by `max(-low, high)` LR pixels per side. Built with one gather, so gradients reach
+    the original kernel: training and inference both use this cheaper form (it skips the r*r
+    zero taps the strided transposed convolution multiplies through).
+    """
+    r, k = scale, DECONV_KERNEL
+    pad = max(k - r, 0) // 2
+    low, high = _deconv_taps(scale)
+    span = high - low + 1
+    index = np.full((span, span, r * r), k * k)  # k*k points at an appended zero tap
+    for oy in range(low, high + 1):
+        for ox in range(low, high + 1):
+            for py in range(r):
+                for px in range(r):
+                    ty, tx = -r * oy + py + pad, -r * ox + px + pad
+                    if 0 <= ty < k and 0 <= tx < k:
+                        index[oy - low, ox - low, py * r + px] = ty * k + tx
+    taps = tf.reshape(tf.convert_to_tensor(kernel), (k * k, -1))
+    taps = tf.concat([taps, tf.zeros_like(taps[:1])], axis=0)
+    return tf.transpose(tf.gather(taps, index), (0, 1, 3, 2))
+
+
 class FastFSRCNN:
     """The same function as a trained FSRCNN, rewritten for inference speed.
 
@@ -105,25 +131,11 @@ class FastFSRCNN:
             elif isinstance(layer, keras.layers.PReLU):
                 self.layers[-1].append(tf.constant(layer.get_weights()[0].reshape(-1)))
         self.low, self.high = _deconv_taps(self.scale)
-        self.sub_kernel = tf.constant(self._subpixel_kernel(kernel[:, :, 0, :]))
+        self.sub_kernel = tf.constant(subpixel_kernel(kernel, self.scale))
         self.bias = tf.constant(bias[0], tf.float32)
         # One trace with unknown sizes; XLA still compiles (and caches) one program per input shape.
         spec = [tf.TensorSpec([None, None, None, 1], tf.float32)]
         self._forward = tf.function(self.forward, input_signature=spec, jit_compile=jit_compile)
-
-    def _subpixel_kernel(self, w: np.ndarray) -> np.ndarray:
-        r, k = self.scale, DECONV_KERNEL
-        pad = max(k - r, 0) // 2
-        span = self.high - self.low + 1
-        out = np.zeros((span, span, w.shape[-1], r * r), np.float32)
-        for oy in range(self.low, self.high + 1):
-            for ox in range(self.low, self.high + 1):
-                for py in range(r):
-                    for px in range(r):
-                        ty, tx = -r * oy + py + pad, -r * ox + px + pad
-                        if 0 <= ty < k and 0 <= tx < k:
-                            out[oy - self.low, ox - self.low, :, py * r + px] = w[ty, tx]
-        return out
 
     def forward(self, lr):
         x = lr

@@ -24,7 +24,7 @@ import tensorflow as tf
 from .data import PAPER_DOWNSCALES, PatchSampler, load_pairs, make_pair
 from .images import list_images, read_rgb_or_gray
 from .imresize import imresize
-from .model import DECONV_NAME, build_fsrcnn, receptive_radius
+from .model import DECONV_NAME, build_fsrcnn, receptive_radius, subpixel_kernel
 from .upscaler import luma_forward
 
 log = logging.getLogger(__name__)
@@ -62,14 +62,17 @@ class Trainer(keras.Model):
         """The network's output on the patch interior only, where it sees no padding.
 
         Equal to running the 'same'-padded network and cropping `margin` LR pixels, but the
-        convolutions run 'valid', so no time goes into pixels the loss would throw away.
+        convolutions run 'valid', so no time goes into pixels the loss would throw away, and the
+        deconvolution runs in its sub-pixel form (model.subpixel_kernel).
         """
         x = lr
         for layer in self.net.layers[1:]:
             if isinstance(layer, keras.layers.Conv2DTranspose):
-                reach = (self.crop // self.scale) - (lr.shape[1] - x.shape[1]) // 2
-                c = reach * self.scale
-                return layer(x)[:, c:-c, c:-c] if c else layer(x)
+                # The sub-pixel form's 'valid' conv crops exactly the LR pixels that still
+                # reach padding, and costs 1/r**2 of the transposed convolution's multiplies.
+                kernel = subpixel_kernel(layer.kernel.value, self.scale)
+                phases = tf.nn.conv2d(x, kernel, 1, "VALID")
+                return tf.nn.depth_to_space(phases, self.scale) + layer.bias.value
             if isinstance(layer, keras.layers.Conv2D):
                 x = tf.nn.conv2d(x, layer.kernel.value, 1, "VALID") + layer.bias.value
             else:

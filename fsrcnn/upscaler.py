@@ -7,6 +7,9 @@ Images are processed in tiles. Each tile is read with a margin of `receptive_rad
 of real (or, at the image border, mirrored) context, and only its centre is kept, so every
 output pixel is computed from exactly the same input whatever tile or batch it falls in: the
 tiled result equals the untiled one, and memory stays bounded for any image size.
+
+Each tile runs as one XLA program: the network (or its self-ensemble), bicubic chroma and
+alpha, the colour conversion and the rounding, so no numpy pass touches the HR pixels.
 """
 import hashlib
 import threading
@@ -19,9 +22,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from .color import gray_to_y, rgb_to_ycbcr, to_uint8, y_to_gray, ycbcr_to_rgb
+from .color import YCBCR_OFFSET, YCBCR_TO_RGB, gray_to_y, rgb_to_ycbcr, to_uint8, y_to_gray
 from .images import Loaded
-from .imresize import upscale_plane
+from .imresize import upscale_kernel, upscale_plane
 from .model import FastFSRCNN, architecture, receptive_radius
 
 SCALES = (2, 3, 4)
@@ -102,21 +105,41 @@ def luma_forward(net: keras.Model, y: np.ndarray, scale: int) -> np.ndarray:
     return out[m * scale : (m + h) * scale, m * scale : (m + w) * scale]
 
 
-# The 8 symmetries of the square as (transpose?, k quarter-turns) on axes (1, 2) of NHWC batches.
+# The 8 symmetries of the square as (transpose?, k quarter-turns) on the H, W axes of NHWC batches.
 _DIHEDRAL = [(False, k) for k in range(4)] + [(True, k) for k in range(4)]
 
 
-def _forward_transform(x: np.ndarray, t) -> np.ndarray:
-    transpose, k = t
-    if transpose:
-        x = np.swapaxes(x, 1, 2)
-    return np.rot90(x, k, axes=(1, 2))
+def _rot90(x, k: int):
+    """np.rot90(x, k, axes=(1, 2)) for NHWC tensors."""
+    for _ in range(k % 4):
+        x = tf.transpose(tf.reverse(x, [2]), (0, 2, 1, 3))
+    return x
 
 
-def _inverse_transform(x: np.ndarray, t) -> np.ndarray:
+def _forward_transform(x, t):
     transpose, k = t
-    x = np.rot90(x, -k, axes=(1, 2))
-    return np.swapaxes(x, 1, 2) if transpose else x
+    return _rot90(tf.transpose(x, (0, 2, 1, 3)) if transpose else x, k)
+
+
+def _inverse_transform(x, t):
+    transpose, k = t
+    x = _rot90(x, -k)
+    return tf.transpose(x, (0, 2, 1, 3)) if transpose else x
+
+
+def self_ensemble(net: Callable, x):
+    """Mean over the 8 symmetries of net(transformed x), each transformed back (geometric TTA).
+
+    Views that share a shape run as one batch: quarter turns of the plain and the transposed
+    image alternate between (H, W) and (W, H), so two batches of four cover any tile.
+    """
+    groups = [[t for t in _DIHEDRAL if (t[0] + t[1]) % 2 == parity] for parity in (0, 1)]
+    total = 0.0
+    for group in groups:
+        out = net(tf.concat([_forward_transform(x, t) for t in group], axis=0))
+        for i, t in enumerate(group):
+            total += _inverse_transform(out[i : i + 1], t)
+    return total / len(_DIHEDRAL)
 
 
 class Upscaler:
@@ -134,6 +157,7 @@ class Upscaler:
         self.margins = {s: receptive_radius(s, architecture(m)["m"]) for s, m in self.models.items()}
         with tf.device(self.device):
             self._nets = {s: FastFSRCNN(m) for s, m in self.models.items()}
+        self._programs = {}
 
     @property
     def device_name(self) -> str:
@@ -147,77 +171,102 @@ class Upscaler:
         if scale not in self.models:
             raise ValueError(f"scale must be one of {', '.join(f'x{s}' for s in self.scales)}, got {scale!r}")
 
-    def _net(self, scale: int, batch: np.ndarray) -> np.ndarray:
-        with tf.device(self.device):
-            return self._nets[scale](batch).numpy()
+    def _program(self, scale: int, tta: bool, kind: str):
+        """The compiled program for one tile: FSRCNN on luma (optionally the self-ensemble), the
+        other planes by MATLAB bicubic and, for images, colour conversion and rounding to uint8.
+
+        kind 'luma' returns HR luma (0..1 floats); 'gray', 'rgb' and 'rgba' return uint8 pixels.
+        Keeping every step in one XLA program spares the numpy passes over the HR tile.
+        """
+        key = (scale, tta, kind)
+        if key not in self._programs:
+            net = self._nets[scale]
+            kernel, reach = upscale_kernel(scale)
+            to_rgb = tf.constant(YCBCR_TO_RGB.T, tf.float32)
+            offset = tf.constant(YCBCR_OFFSET, tf.float32)
+
+            def bicubic(planes):  # (1, h, w, c) -> (1, scale*h, scale*w, c), the border mirrored
+                x = tf.transpose(planes, (3, 1, 2, 0))
+                x = tf.pad(x, [[0, 0], [reach, reach], [reach, reach], [0, 0]], mode="SYMMETRIC")
+                x = tf.nn.depth_to_space(tf.nn.conv2d(x, kernel, 1, "VALID"), scale)
+                return tf.transpose(x, (3, 1, 2, 0))
+
+            def uint8(x):  # as color.to_uint8: clip, round half up
+                return tf.cast(tf.floor(tf.clip_by_value(x, 0.0, 255.0) + 0.5), tf.uint8)
+
+            def run(block):
+                y = self_ensemble(net.forward, block[..., :1]) if tta else net.forward(block[..., :1])
+                if kind == "luma":
+                    return y[0, :, :, 0]
+                y = y * 255.0
+                if kind == "gray":
+                    return uint8(y_to_gray(y))[0, :, :, 0]
+                ycc = tf.concat([y, bicubic(block[..., 1:3])], axis=-1)
+                rgb = uint8(tf.tensordot(ycc - offset, to_rgb, 1))
+                if kind == "rgba":
+                    rgb = tf.concat([rgb, uint8(bicubic(block[..., 3:]))], axis=-1)
+                return rgb[0]
+
+            channels = {"luma": 1, "gray": 1, "rgb": 3, "rgba": 4}[kind]
+            spec = [tf.TensorSpec([1, None, None, channels], tf.float32)]
+            with tf.device(self.device):
+                self._programs[key] = tf.function(run, input_signature=spec, jit_compile=True)
+        return self._programs[key]
 
     def _tiles(self, h: int, w: int):
         for y in range(0, h, self.tile):
             for x in range(0, w, self.tile):
                 yield y, x, min(self.tile, h - y), min(self.tile, w - x)
 
-    def warm_up(self, tta: bool = True) -> None:
-        """Compile the network for a full tile at every scale now, instead of on the first request."""
+    def warm_up(self, tta: bool = True, kinds=("rgb",)) -> None:
+        """Compile the programs for a full tile at every scale now, instead of on the first request."""
         for scale in self.scales:
-            side = self.tile + 2 * self.margins[scale]
-            self._net(scale, np.zeros((1, side, side, 1), np.float32))
-            if tta:
-                self._net(scale, np.zeros((len(_DIHEDRAL), side, side, 1), np.float32))
+            for kind in kinds:
+                side = self.tile + 2 * self.margins[scale]
+                block = np.zeros((side, side, 4 if kind == "rgba" else 3 if kind == "rgb" else 1), np.float32)
+                for t in (False, True) if tta else (False,):
+                    self._run_block(block, scale, t, kind)
 
     def passes(self, shape: tuple[int, int], tta: bool) -> int:
         """Network passes (tiles x transforms) for an LR image of this size, for progress bars."""
         return len(list(self._tiles(*shape))) * (len(_DIHEDRAL) if tta else 1)
 
-    def _luma_block(self, block: np.ndarray, scale: int, tta: bool, tick) -> np.ndarray:
-        """FSRCNN on one (margin-padded) tile of luma in 0..1, optionally as the mean of 8 symmetries.
+    def _run_block(self, block: np.ndarray, scale: int, tta: bool, kind: str) -> np.ndarray:
+        """One margin-padded (h, w, c) tile through its program; returns the HR tile, margins included.
 
-        The tile inside the margins is first padded at its bottom/right up to a multiple of
-        SHAPE_STEP, so that only a few distinct shapes reach the compiled network (each shape
-        compiles once); the extra pixels lie outside every kept pixel's receptive field and are
-        cropped again.
+        The tile is first padded at its bottom/right up to a multiple of SHAPE_STEP inside the
+        margins, so that only a few distinct shapes reach the compiler (each compiles once); the
+        extra pixels lie outside every kept pixel's receptive field and are cropped again.
         """
-        h, w = block.shape
+        h, w = block.shape[:2]
         inner = 2 * self.margins[scale]
         grow = (-(h - inner) % SHAPE_STEP, -(w - inner) % SHAPE_STEP)
-        x = np.pad(block, ((0, grow[0]), (0, grow[1])), mode="edge")[None, :, :, None]
-        views = [_forward_transform(x, t) for t in _DIHEDRAL] if tta else [x]
-        acc = np.zeros((x.shape[1] * scale, x.shape[2] * scale), np.float32)
-        # Quarter turns swap height and width: one batch per shape (a single one for square tiles).
-        for shape in dict.fromkeys(v.shape for v in views):
-            idx = [i for i, v in enumerate(views) if v.shape == shape]
-            res = self._net(scale, np.concatenate([views[i] for i in idx]))
-            for j, i in enumerate(idx):
-                acc += (_inverse_transform(res[j : j + 1], _DIHEDRAL[i]) if tta else res[j : j + 1])[0, :, :, 0]
-            tick(len(idx))
-        acc = acc[: h * scale, : w * scale]
-        return acc / len(views) if tta else acc
+        x = np.pad(block, ((0, grow[0]), (0, grow[1]), (0, 0)), mode="edge")[None]
+        with tf.device(self.device):
+            out = self._program(scale, tta, kind)(x).numpy()
+        return out[: h * scale, : w * scale]
 
-    def _run_tiles(self, planes: np.ndarray, scale: int, tta: bool, progress, assemble) -> None:
-        """Walk the tiles of an (H, W, C) float image; luma is plane 0, other planes go bicubic.
-
-        `assemble(out_slice, planes_sr)` receives each tile's upscaled planes (luma in 0..1).
-        """
+    def _run_tiles(self, planes: np.ndarray, scale: int, tta: bool, progress, kind: str, out: np.ndarray) -> None:
+        """Walk the tiles of an (H, W, C) float image (luma in 0..1 first) and fill `out`."""
         self._check_scale(scale)
         m, (h, w) = self.margins[scale], planes.shape[:2]
         padded = np.pad(planes, ((m, m), (m, m), (0, 0)), mode="symmetric")
         total, done, lock = self.passes((h, w), tta), [0], threading.Lock()
 
-        def tick(n):
-            with lock:  # tiles finish on several threads
-                done[0] += n
-                if progress:
-                    progress(done[0], total)
-
         def one_tile(tile):
             ty, tx, th, tw = tile
             block = padded[ty : ty + th + 2 * m, tx : tx + tw + 2 * m]
-            keep = (slice(m * scale, (m + th) * scale), slice(m * scale, (m + tw) * scale))
-            luma = self._luma_block(block[..., 0], scale, tta, tick)[keep]
-            others = [upscale_plane(block[..., c], scale)[keep] for c in range(1, planes.shape[2])]
-            assemble((slice(ty * scale, (ty + th) * scale), slice(tx * scale, (tx + tw) * scale)), [luma, *others])
+            sr = self._run_block(block, scale, tta, kind)
+            out[ty * scale : (ty + th) * scale, tx * scale : (tx + tw) * scale] = sr[
+                m * scale : (m + th) * scale, m * scale : (m + tw) * scale
+            ]
+            with lock:  # tiles finish on several threads
+                done[0] += len(_DIHEDRAL) if tta else 1
+                if progress:
+                    progress(done[0], total)
 
-        # Two tiles in flight keep both cores busy through the parts of a tile that use only one
-        # (numpy colour work, small convolutions); tiles write disjoint parts of the output.
+        # Two tiles in flight overlap one tile's numpy slicing with the next one's program;
+        # tiles write disjoint parts of the output.
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             for _ in pool.map(one_tile, self._tiles(h, w)):
                 pass
@@ -228,11 +277,7 @@ class Upscaler:
         if y.ndim != 2 or min(y.shape) < 1:
             raise ValueError(f"expected a non-empty 2-D luma plane, got shape {y.shape}")
         out = np.empty((y.shape[0] * scale, y.shape[1] * scale), np.float32)
-
-        def assemble(where, planes):
-            out[where] = planes[0]
-
-        self._run_tiles(y[..., None], scale, tta, progress, assemble)
+        self._run_tiles(y[..., None], scale, tta, progress, "luma", out)
         return out
 
     def upscale_array(self, img: np.ndarray, scale: int, tta: bool = False, progress: Progress | None = None) -> np.ndarray:
@@ -250,20 +295,12 @@ class Upscaler:
         gray = img.ndim == 2
         planes = gray_to_y(img)[..., None] if gray else rgb_to_ycbcr(img[..., :3])
         planes[..., 0] /= 255.0
+        kind = "gray" if gray else "rgb"
         if not gray and img.shape[2] == 4:
             planes = np.concatenate([planes, img[..., 3:].astype(np.float32)], axis=-1)
+            kind = "rgba"
         out = np.empty((img.shape[0] * scale, img.shape[1] * scale) + img.shape[2:], np.uint8)
-
-        def assemble(where, sr):
-            y = sr[0] * 255.0
-            if gray:
-                out[where] = to_uint8(y_to_gray(y))
-                return
-            out[where + (slice(0, 3),)] = to_uint8(ycbcr_to_rgb(np.stack([y, sr[1], sr[2]], axis=-1)))
-            if len(sr) == 4:
-                out[where + (3,)] = to_uint8(sr[3])
-
-        self._run_tiles(planes, scale, tta, progress, assemble)
+        self._run_tiles(planes, scale, tta, progress, kind, out)
         return out
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fsrcnn.imresize import degrade, imresize, modcrop, upscale_plane
+from fsrcnn.imresize import degrade, imresize, modcrop, upscale_kernel, upscale_plane
 
 ROW = np.array([10.0, 20.0, 30.0, 40.0])
 
@@ -58,3 +58,16 @@ def test_fast_upscale_equals_matlab_imresize_borders_included(scale, shape):
     plane = np.random.default_rng(scale).random(shape).astype(np.float32) * 255
     expected = imresize(plane, scale)
     np.testing.assert_allclose(upscale_plane(plane, scale), expected, atol=2e-3)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_upscale_kernel_as_a_conv_equals_matlab_imresize(scale):
+    import tensorflow as tf
+
+    plane = np.random.default_rng(scale).random((11, 14)).astype(np.float32) * 255
+    kernel, reach = upscale_kernel(scale)
+    padded = np.pad(plane, reach, mode="symmetric")[None, :, :, None]
+    out = tf.nn.depth_to_space(tf.nn.conv2d(padded, kernel, 1, "VALID"), scale).numpy()[0, :, :, 0]
+    np.testing.assert_allclose(out, imresize(plane, scale), atol=2e-3)
+    # Every output phase is a weighted mean: its taps sum to one.
+    np.testing.assert_allclose(kernel.sum(axis=(0, 1, 2)), 1.0, atol=1e-6)
