@@ -64,6 +64,18 @@ def test_self_ensemble_commutes_with_flips_and_rotations(stand_in_upscaler):
     assert np.abs(stand_in_upscaler.upscale_luma(y[:, ::-1], 2)[:, ::-1] - single).max() > 1e-4
 
 
+def test_self_ensemble_is_the_mean_of_the_eight_undone_passes(stand_in_upscaler):
+    y = np.random.default_rng(3).random((19, 30)).astype(np.float32)  # not square: two view shapes
+    model = stand_in_upscaler.models[3]
+    views = []
+    for transpose in (False, True):
+        for k in range(4):
+            x = np.rot90(y.T if transpose else y, k)
+            out = np.rot90(luma_forward(model, np.ascontiguousarray(x), 3), -k)
+            views.append(out.T if transpose else out)
+    np.testing.assert_allclose(stand_in_upscaler.upscale_luma(y, 3, tta=True), np.mean(views, axis=0), atol=1e-4)
+
+
 def test_progress_reports_every_pass(stand_in_weights):
     up = Upscaler([2], stand_in_weights, tile=10)
     calls = []
