@@ -157,7 +157,7 @@ class Upscaler:
         self.margins = {s: receptive_radius(s, architecture(m)["m"]) for s, m in self.models.items()}
         with tf.device(self.device):
             self._nets = {s: FastFSRCNN(m) for s, m in self.models.items()}
-        self._programs = {}
+        self._programs, self._programs_lock = {}, threading.Lock()  # tiles ask from several threads
 
     @property
     def device_name(self) -> str:
@@ -179,39 +179,43 @@ class Upscaler:
         Keeping every step in one XLA program spares the numpy passes over the HR tile.
         """
         key = (scale, tta, kind)
-        if key not in self._programs:
-            net = self._nets[scale]
-            kernel, reach = upscale_kernel(scale)
-            to_rgb = tf.constant(YCBCR_TO_RGB.T, tf.float32)
-            offset = tf.constant(YCBCR_OFFSET, tf.float32)
-
-            def bicubic(planes):  # (1, h, w, c) -> (1, scale*h, scale*w, c), the border mirrored
-                x = tf.transpose(planes, (3, 1, 2, 0))
-                x = tf.pad(x, [[0, 0], [reach, reach], [reach, reach], [0, 0]], mode="SYMMETRIC")
-                x = tf.nn.depth_to_space(tf.nn.conv2d(x, kernel, 1, "VALID"), scale)
-                return tf.transpose(x, (3, 1, 2, 0))
-
-            def uint8(x):  # as color.to_uint8: clip, round half up
-                return tf.cast(tf.floor(tf.clip_by_value(x, 0.0, 255.0) + 0.5), tf.uint8)
-
-            def run(block):
-                y = self_ensemble(net.forward, block[..., :1]) if tta else net.forward(block[..., :1])
-                if kind == "luma":
-                    return y[0, :, :, 0]
-                y = y * 255.0
-                if kind == "gray":
-                    return uint8(y_to_gray(y))[0, :, :, 0]
-                ycc = tf.concat([y, bicubic(block[..., 1:3])], axis=-1)
-                rgb = uint8(tf.tensordot(ycc - offset, to_rgb, 1))
-                if kind == "rgba":
-                    rgb = tf.concat([rgb, uint8(bicubic(block[..., 3:]))], axis=-1)
-                return rgb[0]
-
-            channels = {"luma": 1, "gray": 1, "rgb": 3, "rgba": 4}[kind]
-            spec = [tf.TensorSpec([1, None, None, channels], tf.float32)]
-            with tf.device(self.device):
-                self._programs[key] = tf.function(run, input_signature=spec, jit_compile=True)
+        with self._programs_lock:
+            if key not in self._programs:
+                self._programs[key] = self._build_program(scale, tta, kind)
         return self._programs[key]
+
+    def _build_program(self, scale: int, tta: bool, kind: str):
+        net = self._nets[scale]
+        kernel, reach = upscale_kernel(scale)
+        to_rgb = tf.constant(YCBCR_TO_RGB.T, tf.float32)
+        offset = tf.constant(YCBCR_OFFSET, tf.float32)
+
+        def bicubic(planes):  # (1, h, w, c) -> (1, scale*h, scale*w, c), the border mirrored
+            x = tf.transpose(planes, (3, 1, 2, 0))
+            x = tf.pad(x, [[0, 0], [reach, reach], [reach, reach], [0, 0]], mode="SYMMETRIC")
+            x = tf.nn.depth_to_space(tf.nn.conv2d(x, kernel, 1, "VALID"), scale)
+            return tf.transpose(x, (3, 1, 2, 0))
+
+        def uint8(x):  # as color.to_uint8: clip, round half up
+            return tf.cast(tf.floor(tf.clip_by_value(x, 0.0, 255.0) + 0.5), tf.uint8)
+
+        def run(block):
+            y = self_ensemble(net.forward, block[..., :1]) if tta else net.forward(block[..., :1])
+            if kind == "luma":
+                return y[0, :, :, 0]
+            y = y * 255.0
+            if kind == "gray":
+                return uint8(y_to_gray(y))[0, :, :, 0]
+            ycc = tf.concat([y, bicubic(block[..., 1:3])], axis=-1)
+            rgb = uint8(tf.tensordot(ycc - offset, to_rgb, 1))
+            if kind == "rgba":
+                rgb = tf.concat([rgb, uint8(bicubic(block[..., 3:]))], axis=-1)
+            return rgb[0]
+
+        channels = {"luma": 1, "gray": 1, "rgb": 3, "rgba": 4}[kind]
+        spec = [tf.TensorSpec([1, None, None, channels], tf.float32)]
+        with tf.device(self.device):
+            return tf.function(run, input_signature=spec, jit_compile=True)
 
     def _tiles(self, h: int, w: int):
         for y in range(0, h, self.tile):
