@@ -35,14 +35,18 @@ def photo(size: int) -> np.ndarray:
     return rgb.clip(0, 255).astype(np.uint8)
 
 
-def median_time(fn, repeat: int) -> float:
-    fn()  # warm-up: graph tracing, caches
-    times = []
+def median_times(methods: dict, repeat: int) -> dict:
+    """Median wall time of each method, timed in interleaved rounds (one call of each per round),
+    so that a slow spell of a shared machine hits every method alike."""
+    for fn in methods.values():
+        fn()  # warm-up: compilation, caches
+    times = {name: [] for name in methods}
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for name, fn in methods.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def opencv_upsampler(scale: int):
@@ -63,7 +67,9 @@ def speed(sizes, scales, repeat, weights_dir=None):
     from fsrcnn.upscaler import Upscaler
 
     upscaler = Upscaler(scales, weights_dir=weights_dir)
-    print(f"device: {upscaler.device_name}; median of {repeat} runs; MP/s = output megapixels per second\n")
+    xla = Upscaler(scales, weights_dir=weights_dir, engine="xla") if upscaler.engine != "xla" else None
+    print(f"device: {upscaler.device_name}; median of {repeat} interleaved runs; "
+          "MP/s = output megapixels per second\n")
     print("| input | scale | method | time (s) | MP/s | vs OpenCV FSRCNN | vs single pass |")
     print("|---|---|---|---|---|---|---|")
     for scale in scales:
@@ -76,9 +82,11 @@ def speed(sizes, scales, repeat, weights_dir=None):
                 "fsrcnn": lambda: upscaler.upscale_array(rgb, scale),
                 "fsrcnn + self-ensemble": lambda: upscaler.upscale_array(rgb, scale, tta=True),
             }
+            if xla:
+                methods["fsrcnn, XLA engine"] = lambda: xla.upscale_array(rgb, scale)
             if cv:
                 methods["OpenCV dnn_superres FSRCNN"] = lambda: cv(rgb)
-            times = {name: median_time(fn, repeat) for name, fn in methods.items()}
+            times = median_times(methods, repeat)
             for name, t in times.items():
                 mp = (size * scale) ** 2 / 1e6 / t
                 vs_cv = f"{t / times['OpenCV dnn_superres FSRCNN']:.2f}x" if cv else "n/a"

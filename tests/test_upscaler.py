@@ -48,6 +48,40 @@ def test_tiles_join_seamlessly_in_colour(stand_in_weights):
     assert np.abs(whole.astype(int) - tiled).max() <= 1  # equal up to a rounding tie
 
 
+@pytest.fixture(scope="module")
+def both_engines(stand_in_weights):
+    return [Upscaler(weights_dir=stand_in_weights, tile=24, engine=e) for e in ("openvino", "xla")]
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("tta", [False, True])
+def test_openvino_and_xla_engines_compute_the_same_thing(both_engines, scale, tta):
+    rng = np.random.default_rng(scale)
+    y = rng.random((29, 40)).astype(np.float32)  # two tiles across, not square: both view shapes
+    ov_out, xla_out = (up.upscale_luma(y, scale, tta) for up in both_engines)
+    np.testing.assert_allclose(ov_out, xla_out, atol=1e-4)
+    shapes = [(29, 40, 4)] if tta else [(29, 40), (29, 40, 3), (29, 40, 4)]  # gray, RGB, RGBA
+    for shape in shapes:
+        img = rng.integers(0, 256, shape).astype(np.uint8)
+        ov_img, xla_img = (up.upscale_array(img, scale, tta) for up in both_engines)
+        assert ov_img.shape == xla_img.shape and ov_img.dtype == np.uint8
+        assert np.abs(ov_img.astype(int) - xla_img).max() <= 1  # a rounding tie at most
+
+
+def test_engine_choice(stand_in_weights, monkeypatch):
+    from fsrcnn.upscaler import pick_engine
+
+    assert pick_engine("/CPU:0") == "openvino" and pick_engine("/GPU:0") == "xla"
+    assert "OpenVINO" in Upscaler([2], stand_in_weights).device_name
+    assert Upscaler([2], stand_in_weights, engine="xla").device_name == "CPU (XLA)"
+    with pytest.raises(ValueError, match="engine"):
+        pick_engine("/CPU:0", "tflite")
+    with pytest.raises(ValueError, match="CPU only"):
+        pick_engine("/GPU:0", "openvino")
+    monkeypatch.setitem(__import__("sys").modules, "openvino", None)  # as if not installed
+    assert pick_engine("/CPU:0") == "xla"
+
+
 def test_bicubic_baseline_keeps_mode_and_size():
     assert bicubic_array(np.zeros((5, 7), np.uint8), 3).shape == (15, 21)
     assert bicubic_array(np.zeros((5, 7, 4), np.uint8), 2).shape == (10, 14, 4)

@@ -1,0 +1,171 @@
+"""The tile program of the inference module, compiled by OpenVINO for the CPU.
+
+On the CPU, OpenVINO's convolution kernels run FSRCNN's small layers (one to 56 channels)
+about twice as fast as XLA's, so the CPU path builds the same program as `upscaler.py` does
+with TensorFlow: FSRCNN on luma (or its self-ensemble), MATLAB bicubic for the other planes,
+colour conversion and rounding, as one OpenVINO model with dynamic height and width. It takes
+the same weights (read from a `FastFSRCNN`) and gives the same numbers to float rounding.
+"""
+import threading
+
+import numpy as np
+import openvino as ov
+import openvino.opset13 as op
+
+from .color import YCBCR_OFFSET, YCBCR_TO_RGB
+from .imresize import upscale_kernel
+from .model import FastFSRCNN
+from .upscaler import DIHEDRAL
+
+_LAST = np.iinfo(np.int64).min  # slice stop that runs a negative step to the start
+
+
+def _const(x, dtype=np.float32):
+    return op.constant(np.array(x, dtype))  # a copy: contiguous, scalars stay 0-d
+
+
+def _conv(x, kernel_hwio, bias=None, pad_begin=0, pad_end=0):
+    """Cross-correlation with a TensorFlow (h, w, in, out) kernel, zero padding as given."""
+    weights = _const(np.transpose(kernel_hwio, (3, 2, 0, 1)))
+    x = op.convolution(x, weights, [1, 1], [pad_begin] * 2, [pad_end] * 2, [1, 1])
+    return x if bias is None else op.add(x, _const(np.reshape(bias, (1, -1, 1, 1))))
+
+
+def _planes(x, start, stop):
+    """Channels start:stop of an NCHW tensor."""
+    return op.slice(x, np.array([start]), np.array([stop]), np.array([1]), np.array([1]))
+
+
+def _swap_hw(x):
+    return op.transpose(x, _const([0, 1, 3, 2], np.int64))
+
+
+def _flip_h(x):
+    return op.slice(x, np.array([-1]), np.array([_LAST]), np.array([-1]), np.array([2]))
+
+
+def _flip_w(x):
+    # A gather: OpenVINO's negative-step slice is slow on the innermost axis (5x here).
+    w = op.gather(op.shape_of(x), _const(3, np.int64), _const(0, np.int64))
+    reversed_index = op.range(op.subtract(w, _const(1, np.int64)), _const(-1, np.int64), _const(-1, np.int64), "i64")
+    return op.gather(x, reversed_index, _const(3, np.int64))
+
+
+def _rot90(x, k: int):
+    """np.rot90(x, k, axes=(2, 3)) for NCHW tensors, with as few flips of W as possible."""
+    k %= 4
+    if k == 1:
+        return _flip_h(_swap_hw(x))
+    if k == 2:
+        return _flip_h(_flip_w(x))
+    if k == 3:
+        return _swap_hw(_flip_h(x))
+    return x
+
+
+def _network_phases(net: FastFSRCNN, x):
+    """FSRCNN on NCHW luma, the same layers as FastFSRCNN.forward, left as (n, r*r, h, w) phases:
+    channel py*r + px holds HR pixel (r*i + py, r*j + px) at LR position (i, j)."""
+    for kernel, bias, alpha in net.layers:
+        kernel = kernel.numpy()
+        x = _conv(x, kernel, bias.numpy(), kernel.shape[0] // 2, kernel.shape[0] // 2)
+        x = op.prelu(x, _const(alpha.numpy().reshape(-1, 1, 1)))
+    r = net.scale
+    return _conv(x, net.sub_kernel.numpy(), np.full(r * r, float(net.bias.numpy())), -net.low, net.high)
+
+
+def _to_phases(hr, r: int):
+    """(1, 1, r*h, r*w) -> (1, r*r, h, w), the inverse of `_to_image` for one plane."""
+    return op.space_to_depth(hr, "blocks_first", r)
+
+
+def _split_phases(phases, r: int, channels: int):
+    """(1, channels*r*r, h, w), channel c*r*r + py*r + px -> (1, channels, r, r, h, w)."""
+    shape = op.shape_of(phases)
+    hw = op.gather(shape, _const([2, 3], np.int64), _const(0, np.int64))
+    return op.reshape(phases, op.concat([_const([1, channels, r, r], np.int64), hw], 0), special_zero=False)
+
+
+def _to_image(phases6):
+    """(1, c, r, r, h, w) phases -> (1, r*h, r*w, c) NHWC image, in one transpose."""
+    x = op.transpose(phases6, _const([0, 4, 2, 5, 3, 1], np.int64))
+    shape = op.shape_of(x)  # (1, h, r, w, r, c)
+    dims = [op.gather(shape, _const([i], np.int64), _const(0, np.int64)) for i in range(6)]
+    hr = [op.multiply(dims[1], dims[2]), op.multiply(dims[3], dims[4])]
+    return op.reshape(x, op.concat([dims[0], *hr, dims[5]], 0), special_zero=False)
+
+
+def _self_ensemble(net: FastFSRCNN, x):
+    """Mean over the 8 symmetries as an HR image (1, 1, r*h, r*w); views of one shape run as
+    one batch (see upscaler.self_ensemble)."""
+    r, total = net.scale, None
+    for parity in (0, 1):
+        group = [t for t in DIHEDRAL if (t[0] + t[1]) % 2 == parity]
+        views = [_rot90(_swap_hw(x) if t[0] else x, t[1]) for t in group]
+        out = op.depth_to_space(_network_phases(net, op.concat(views, 0)), "blocks_first", r)
+        for i, (transpose, k) in enumerate(group):
+            undone = _rot90(op.slice(out, np.array([i]), np.array([i + 1]), np.array([1]), np.array([0])), -k)
+            undone = _swap_hw(undone) if transpose else undone
+            total = undone if total is None else op.add(total, undone)
+    return op.multiply(total, _const(1.0 / len(DIHEDRAL)))
+
+
+def _bicubic_phases(planes, scale: int, mix: np.ndarray):
+    """MATLAB bicubic of (1, c, h, w) planes, mixed: output channel o*r*r + phase is
+    sum over c of mix[o, c] * (plane c enlarged), as (1, len(mix)*r*r, h, w) phases."""
+    kernel, reach = upscale_kernel(scale)  # (k, k, 1, r*r)
+    mixed = np.einsum("oc,abp->abcop", mix, kernel[:, :, 0, :]).reshape(*kernel.shape[:2], mix.shape[1], -1)
+    x = op.pad(planes, np.array([0, 0, reach, reach]), np.array([0, 0, reach, reach]), "symmetric")
+    return _conv(x, mixed)
+
+
+def _uint8(x):
+    """As color.to_uint8: clip, then round half away from zero (= up, once non-negative)."""
+    return op.convert(op.round(op.clamp(x, 0.0, 255.0), "half_away_from_zero"), "u8")
+
+
+class Program:
+    """One compiled tile program: (1, h, w, c) float32 NHWC block in, numpy result out.
+
+    Same contract as the TensorFlow program of `Upscaler._build_program`: kind 'luma' returns
+    (scale*h, scale*w) floats, 'gray' (scale*h, scale*w) uint8, 'rgb'/'rgba' (.., 3 or 4) uint8.
+    """
+
+    def __init__(self, net: FastFSRCNN, scale: int, tta: bool, kind: str, channels: int, streams: int = 2):
+        block = op.parameter(ov.PartialShape([1, -1, -1, channels]), ov.Type.f32, name="block")
+        x = op.transpose(block, _const([0, 3, 1, 2], np.int64))
+        luma, r = _planes(x, 0, 1), scale
+        y = _to_phases(_self_ensemble(net, luma), r) if tta else _network_phases(net, luma)
+        y = _split_phases(y, r, 1)
+        # Colour is done on the LR grid of phases, and the HR image is formed by one final
+        # transpose: far cheaper than converting and rounding after depth_to_space.
+        if kind == "luma":
+            out = _to_image(y)
+        else:
+            # Each output channel o is gain[o] * Y + mix[o] . (other planes, enlarged) + const[o],
+            # with Y = 255 * y: for RGB, M (YCbCr - offset) with Cb/Cr (and alpha) by bicubic,
+            # folded into one convolution of the LR planes; gray is color.y_to_gray.
+            m = YCBCR_TO_RGB
+            gain, const, mix = {
+                "gray": ([255.0 * 255.0 / 219.0], [-16.0 * 255.0 / 219.0], None),
+                "rgb": (255.0 * m[:, 0], -(m @ YCBCR_OFFSET), m[:, 1:]),
+                "rgba": (np.r_[255.0 * m[:, 0], 0.0], np.r_[-(m @ YCBCR_OFFSET), 0.0],
+                         np.block([[m[:, 1:], np.zeros((3, 1))], [np.zeros((1, 2)), np.ones((1, 1))]])),
+            }[kind]
+            column = lambda v: _const(np.reshape(v, (1, -1, 1, 1, 1, 1)))  # noqa: E731
+            out = op.add(op.multiply(y, column(gain)), column(const))
+            if mix is not None:
+                out = op.add(out, _split_phases(_bicubic_phases(_planes(x, 1, channels), r, mix), r, len(mix)))
+            out = _to_image(_uint8(out))
+        # One stream per tile in flight, each with its share of the cores: on small tiles that
+        # beats every core on one tile (less waiting between layers). f32: the trained weights.
+        config = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": max(1, streams), "INFERENCE_PRECISION_HINT": "f32"}
+        self._compiled = ov.Core().compile_model(ov.Model([out], [block]), "CPU", config)
+        self._requests = threading.local()  # an infer request serves one thread at a time
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        request = getattr(self._requests, "request", None)
+        if request is None:
+            request = self._requests.request = self._compiled.create_infer_request()
+        out = request.infer({0: np.ascontiguousarray(block, np.float32)})[0][0]
+        return out[..., 0] if out.shape[-1] == 1 else out
