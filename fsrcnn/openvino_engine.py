@@ -6,7 +6,7 @@ with TensorFlow: FSRCNN on luma (or its self-ensemble), MATLAB bicubic for the o
 colour conversion and rounding, as one OpenVINO model with dynamic height and width. It takes
 the same weights (read from a `FastFSRCNN`) and gives the same numbers to float rounding.
 """
-import threading
+import queue
 
 import numpy as np
 import openvino as ov
@@ -75,7 +75,7 @@ def _network_phases(net: FastFSRCNN, x):
 
 
 def _to_phases(hr, r: int):
-    """(1, 1, r*h, r*w) -> (1, r*r, h, w), the inverse of `_to_image` for one plane."""
+    """(1, 1, r*h, r*w) HR plane -> (1, r*r, h, w) phases, channel py*r + px."""
     return op.space_to_depth(hr, "blocks_first", r)
 
 
@@ -161,11 +161,15 @@ class Program:
         # beats every core on one tile (less waiting between layers). f32: the trained weights.
         config = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": max(1, streams), "INFERENCE_PRECISION_HINT": "f32"}
         self._compiled = ov.Core().compile_model(ov.Model([out], [block]), "CPU", config)
-        self._requests = threading.local()  # an infer request serves one thread at a time
+        self._idle = queue.SimpleQueue()  # an infer request serves one call at a time; reuse them
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
-        request = getattr(self._requests, "request", None)
-        if request is None:
-            request = self._requests.request = self._compiled.create_infer_request()
-        out = request.infer({0: np.ascontiguousarray(block, np.float32)})[0][0]
+        try:
+            request = self._idle.get_nowait()
+        except queue.Empty:
+            request = self._compiled.create_infer_request()
+        try:
+            out = request.infer({0: np.ascontiguousarray(block, np.float32)}, share_inputs=True)[0][0]
+        finally:
+            self._idle.put(request)  # the result is a copy (share_outputs is off)
         return out[..., 0] if out.shape[-1] == 1 else out
