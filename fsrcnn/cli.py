@@ -6,6 +6,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
 
+ENGINE_HELP = "what runs the network (same result); default: OpenVINO on the CPU when installed, else XLA"
 DEFAULT_TILE = 192  # keep in step with upscaler.DEFAULT_TILE (not imported: TensorFlow loads slowly, --help should not)
 
 
@@ -33,7 +34,7 @@ def _evaluate(args) -> int:
     from .upscaler import Upscaler
 
     scales = args.scale or [2, 3, 4]
-    upscaler = Upscaler(scales, weights_dir=args.weights_dir, device=args.device)
+    upscaler = Upscaler(scales, weights_dir=args.weights_dir, device=args.device, engine=args.engine)
     print(f"device: {upscaler.device_name}")
     for scale in scales:
         for folder in args.data:
@@ -61,7 +62,8 @@ def _upscale(args) -> int:
             inputs += found
         else:
             inputs.append(item)
-    upscaler = Upscaler([args.scale], weights_dir=args.weights_dir, device=args.device, tile=args.tile)
+    upscaler = Upscaler([args.scale], weights_dir=args.weights_dir, device=args.device, tile=args.tile,
+                        engine=args.engine)
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     sources = {p.resolve() for p in inputs}
@@ -95,7 +97,8 @@ def _upscale(args) -> int:
         except OSError as e:  # the image was fine; writing its result was not (disk full, permissions)
             tqdm.write(f"error: {path}: cannot write {target}: {e.strerror or e}", file=sys.stderr)
             failures += 1
-    print(f"{len(written_from)} image(s) written to {out_dir}" + (f", {failures} failed" if failures else ""))
+    print(f"{len(written_from)} image(s) written to {out_dir} (x{args.scale} on {upscaler.device_name})"
+          + (f", {failures} failed" if failures else ""))
     return 1 if failures else 0
 
 
@@ -155,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--tta", action="store_true", help="also report FSRCNN with the geometric self-ensemble")
     e.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     e.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
+    e.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
     e.set_defaults(func=_evaluate)
 
     u = sub.add_parser(
@@ -172,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side in input pixels (bounds memory; result is the same)")
     u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
+    u.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
     u.set_defaults(func=_upscale)
     return parser
 

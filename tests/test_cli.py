@@ -41,6 +41,20 @@ def test_upscale_reports_a_bad_file_goes_on_and_exits_non_zero(inputs, tmp_path,
     assert {p.name for p in out.iterdir()} == {"a.png", "b.png"}
 
 
+def test_upscale_engines_write_the_same_pixels(inputs, tmp_path, stand_in_weights, monkeypatch, capsys):
+    import numpy as np
+
+    monkeypatch.setattr("fsrcnn.upscaler.WEIGHTS_DIR", stand_in_weights)
+    images = {}
+    for engine in ("openvino", "xla"):
+        assert main(["upscale", str(inputs / "a.jpg"), "--scale", "2", "--output", str(tmp_path / engine),
+                     "--engine", engine]) == 0
+        assert f"({'OpenVINO' if engine == 'openvino' else 'XLA'})" in capsys.readouterr().out
+        images[engine] = np.asarray(Image.open(tmp_path / engine / "a.png"), int)
+    assert images["openvino"].shape == (40, 40, 3)
+    assert np.abs(images["openvino"] - images["xla"]).max() <= 1
+
+
 def test_evaluate_prints_a_table_with_the_gain(inputs, stand_in_weights, capsys):
     assert main(["evaluate", "--data", str(inputs), "--scale", "2", "--tta", "--weights-dir", str(stand_in_weights)]) == 0
     out = capsys.readouterr().out
