@@ -7,7 +7,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
 
 ENGINE_HELP = "what runs the network (same result); default: OpenVINO on the CPU when installed, else XLA"
-DEFAULT_TILE = 192  # keep in step with upscaler.DEFAULT_TILE (not imported: TensorFlow loads slowly, --help should not)
+DEFAULT_TILE = {"openvino": 512, "xla": 192}  # as upscaler.DEFAULT_TILE (not imported: TensorFlow loads slowly)
 
 
 def _train(args) -> int:
@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--scale", type=int, choices=(2, 3, 4), required=True, help="upscaling factor")
     u.add_argument("--output", required=True, metavar="DIR", help="output folder (created if missing)")
     u.add_argument("--tta", action="store_true", help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
-    u.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side in input pixels (bounds memory; result is the same)")
+    u.add_argument("--tile", type=int, help="tile side in input pixels (bounds memory; result is the same); "
+                   f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['xla']} with XLA")
     u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
     u.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)

@@ -129,9 +129,13 @@ class Program:
 
     Same contract as the TensorFlow program of `Upscaler._build_program`: kind 'luma' returns
     (scale*h, scale*w) floats, 'gray' (scale*h, scale*w) uint8, 'rgb'/'rgba' (.., 3 or 4) uint8.
+    Blocks of `full_shape` (h, w), the full tiles that cover most of a large image, run a copy
+    compiled for that shape (about 10% faster than the dynamic one); other blocks, at the image's
+    edges, run the dynamic one, so a new photo size never waits for a compilation.
     """
 
-    def __init__(self, net: FastFSRCNN, scale: int, tta: bool, kind: str, channels: int, streams: int = 2):
+    def __init__(self, net: FastFSRCNN, scale: int, tta: bool, kind: str, channels: int, streams: int = 2,
+                 full_shape: tuple[int, int] | None = None):
         block = op.parameter(ov.PartialShape([1, -1, -1, channels]), ov.Type.f32, name="block")
         x = op.transpose(block, _const([0, 3, 1, 2], np.int64))
         luma, r = _planes(x, 0, 1), scale
@@ -159,17 +163,25 @@ class Program:
             out = _to_image(_uint8(out))
         # One stream per tile in flight, each with its share of the cores: on small tiles that
         # beats every core on one tile (less waiting between layers). f32: the trained weights.
-        config = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": max(1, streams), "INFERENCE_PRECISION_HINT": "f32"}
-        self._compiled = ov.Core().compile_model(ov.Model([out], [block]), "CPU", config)
-        self._idle = queue.SimpleQueue()  # an infer request serves one call at a time; reuse them
+        hint = "THROUGHPUT" if streams > 1 else "LATENCY"
+        config = {"PERFORMANCE_HINT": hint, "NUM_STREAMS": max(1, streams), "INFERENCE_PRECISION_HINT": "f32"}
+        model, core = ov.Model([out], [block]), ov.Core()
+        self._compiled = {None: core.compile_model(model, "CPU", config)}
+        if full_shape:
+            static = model.clone()
+            static.reshape([1, *full_shape, channels])
+            self._compiled[tuple(full_shape)] = core.compile_model(static, "CPU", config)
+        # An infer request serves one call at a time; idle ones are reused.
+        self._idle = {key: queue.SimpleQueue() for key in self._compiled}
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
+        key = block.shape[1:3] if block.shape[1:3] in self._compiled else None
         try:
-            request = self._idle.get_nowait()
+            request = self._idle[key].get_nowait()
         except queue.Empty:
-            request = self._compiled.create_infer_request()
+            request = self._compiled[key].create_infer_request()
         try:
             out = request.infer({0: np.ascontiguousarray(block, np.float32)}, share_inputs=True)[0][0]
         finally:
-            self._idle.put(request)  # the result is a copy (share_outputs is off)
+            self._idle[key].put(request)  # the result is a copy (share_outputs is off)
         return out[..., 0] if out.shape[-1] == 1 else out

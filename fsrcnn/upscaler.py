@@ -32,7 +32,10 @@ from .model import FastFSRCNN, architecture, receptive_radius
 SCALES = (2, 3, 4)
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 SHAPE_STEP = 32  # network input sizes are rounded up to a multiple of this (few compiled shapes)
-DEFAULT_TILE = 192  # LR pixels per tile side: fastest measured on 2 cores (with two tiles in flight)
+# Per engine: LR pixels per tile side and tiles in flight, the fastest measured on 2 cores.
+# OpenVINO: one large tile at a time, every core on it (its own threads); XLA: two 192 tiles.
+DEFAULT_TILE = {"openvino": 512, "xla": 192}
+DEFAULT_WORKERS = {"openvino": 1, "xla": 2}
 
 Progress = Callable[[int, int], None]  # (passes done, passes in all)
 
@@ -168,12 +171,12 @@ def self_ensemble(net: Callable, x):
 class Upscaler:
     """Loads the weights once and upscales luma planes, arrays and PIL images."""
 
-    def __init__(self, scales=SCALES, weights_dir=None, device: str | None = None, tile: int = DEFAULT_TILE,
-                 models=None, workers: int = 2, engine: str | None = None):
+    def __init__(self, scales=SCALES, weights_dir=None, device: str | None = None, tile: int | None = None,
+                 models=None, workers: int | None = None, engine: str | None = None):
         self.device = pick_device(device)
         self.engine = pick_engine(self.device, engine)
-        self.workers = max(1, int(workers))  # tiles in flight
-        self.tile = int(tile)
+        self.workers = max(1, int(DEFAULT_WORKERS[self.engine] if workers is None else workers))  # tiles in flight
+        self.tile = int(DEFAULT_TILE[self.engine] if tile is None else tile)
         if self.tile < 1:
             raise ValueError("tile size must be at least 1 pixel")
         models = models or {s: load_model(weights_path(s, weights_dir)) for s in scales}
@@ -214,7 +217,8 @@ class Upscaler:
         if self.engine == "openvino":
             from .openvino_engine import Program
 
-            return Program(self._nets[scale], scale, tta, kind, channels, streams=self.workers)
+            return Program(self._nets[scale], scale, tta, kind, channels, streams=self.workers,
+                           full_shape=(self._block_side(self.tile, scale),) * 2)
         net = self._nets[scale]
         kernel, reach = upscale_kernel(scale)
         to_rgb = tf.constant(YCBCR_TO_RGB.T, tf.float32)
@@ -270,6 +274,10 @@ class Upscaler:
         """Network passes (tiles x transforms) for an LR image of this size, for progress bars."""
         return len(list(self._tiles(*shape))) * (len(DIHEDRAL) if tta else 1)
 
+    def _block_side(self, side: int, scale: int) -> int:
+        """The program's input size for `side` LR pixels: rounded up to SHAPE_STEP, plus margins."""
+        return -(-side // SHAPE_STEP) * SHAPE_STEP + 2 * self.margins[scale]
+
     def _run_block(self, block: np.ndarray, scale: int, tta: bool, kind: str) -> np.ndarray:
         """One margin-padded (h, w, c) tile through its program; returns the HR tile, margins included.
 
@@ -279,7 +287,7 @@ class Upscaler:
         """
         h, w = block.shape[:2]
         inner = 2 * self.margins[scale]
-        grow = (-(h - inner) % SHAPE_STEP, -(w - inner) % SHAPE_STEP)
+        grow = (self._block_side(h - inner, scale) - h, self._block_side(w - inner, scale) - w)
         x = np.pad(block, ((0, grow[0]), (0, grow[1]), (0, 0)), mode="edge")[None]
         return self._program(scale, tta, kind)(x)[: h * scale, : w * scale]
 
