@@ -130,7 +130,7 @@ class Program:
     Same contract as the TensorFlow program of `Upscaler._build_program`: kind 'luma' returns
     (scale*h, scale*w) floats, 'gray' (scale*h, scale*w) uint8, 'rgb'/'rgba' (.., 3 or 4) uint8.
     Blocks of `full_shape` (h, w), the full tiles that cover most of a large image, run a copy
-    compiled for that shape (about 10% faster than the dynamic one); other blocks, at the image's
+    compiled for that shape (3 to 10% faster than the dynamic one here); other blocks, at the image's
     edges, run the dynamic one, so a new photo size never waits for a compilation.
     """
 
@@ -161,8 +161,9 @@ class Program:
             if mix is not None:
                 out = op.add(out, _split_phases(_bicubic_phases(_planes(x, 1, channels), r, mix), r, len(mix)))
             out = _to_image(_uint8(out))
-        # One stream per tile in flight, each with its share of the cores: on small tiles that
-        # beats every core on one tile (less waiting between layers). f32: the trained weights.
+        # One stream per tile in flight. The default is one, with every core on it (LATENCY):
+        # on 2 cores, one 512 tile at a time beat two smaller tiles with a core each
+        # (THROUGHPUT), which pay more for their margins. f32: exactly the trained weights.
         hint = "THROUGHPUT" if streams > 1 else "LATENCY"
         config = {"PERFORMANCE_HINT": hint, "NUM_STREAMS": max(1, streams), "INFERENCE_PRECISION_HINT": "f32"}
         model, core = ov.Model([out], [block]), ov.Core()

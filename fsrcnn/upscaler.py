@@ -310,8 +310,8 @@ class Upscaler:
                 if progress:
                     progress(done[0], total)
 
-        # Tiles in flight (one per OpenVINO stream) keep every core busy between layers and
-        # overlap one tile's numpy slicing with another's program; they write disjoint parts.
+        # With XLA, two tiles in flight keep both cores busy between layers and overlap one
+        # tile's numpy slicing with the other's program; tiles write disjoint parts of `out`.
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             for _ in pool.map(one_tile, self._tiles(h, w)):
                 pass
