@@ -4,6 +4,12 @@ Every HR image (and, as in the paper, copies shrunk to 0.9 ... 0.6 of its size) 
 and shrunk with MATLAB bicubic once, up front; only luma is kept, as floats in 0..1. Random
 LR patches with their matching HR patches and a random flip/rotation are then drawn per batch
 with a handful of vectorised numpy slices, so the cores stay busy with the model.
+
+Image edges: the loss skips `edge` LR pixels at each patch border (train.py), so the sampler
+mirrors every image by that much first, exactly as inference pads a photo (upscaler.py).
+Patches then reach the image's own edges, and the network learns the pixels next to them from
+the same mirrored context it will see in use; without it, no pixel within `edge` of an image
+edge ever enters the loss.
 """
 from dataclasses import dataclass
 import logging
@@ -51,18 +57,24 @@ def load_pairs(folders, scale: int, downscales=PAPER_DOWNSCALES) -> list[Pair]:
 class PatchSampler:
     """Draws batches of (LR patch, HR patch) with random position and random dihedral transform."""
 
-    def __init__(self, pairs: list[Pair], scale: int, patch: int, batch_size: int, seed: int | None = None):
+    def __init__(self, pairs: list[Pair], scale: int, patch: int, batch_size: int, seed: int | None = None,
+                 edge: int = 0):
+        if edge:
+            pairs = [
+                Pair(np.pad(p.lr, edge, mode="symmetric"), np.pad(p.hr, edge * scale, mode="symmetric"), p.name, p.shrink)
+                for p in pairs
+            ]
         usable = [p for p in pairs if min(p.lr.shape) >= patch]
         too_small = sorted(p.name for p in pairs if p.shrink == 1.0 and min(p.lr.shape) < patch)
         if too_small:
             log.warning(
-                "%d image(s) are smaller than a %dx%d LR patch at x%d and are left out: %s",
+                "%d image(s) are too small for a %dx%d LR patch at x%d and are left out: %s",
                 len(too_small), patch, patch, scale, ", ".join(too_small[:10]) + (" ..." if len(too_small) > 10 else ""),
             )
         if not usable:
             raise ImageError(
                 f"no training image is large enough for a {patch}x{patch} LR patch at x{scale} "
-                f"(needs at least {patch * scale}x{patch * scale} HR pixels); use a smaller --patch"
+                f"(needs at least {(patch - 2 * edge) * scale}x{(patch - 2 * edge) * scale} HR pixels); use a smaller --patch"
             )
         self.pairs, self.scale, self.patch, self.batch_size = usable, scale, patch, batch_size
         positions = np.array([(p.lr.shape[0] - patch + 1) * (p.lr.shape[1] - patch + 1) for p in usable], float)

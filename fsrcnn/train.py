@@ -7,7 +7,9 @@ with Keras 3, so `Trainer.train_step` applies two plain Keras optimizers, each t
 Borders: a 'same' convolution sees zero padding within `receptive_radius` LR pixels of a patch
 edge, which never happens in a real photo. The loss is therefore taken only on the patch
 interior, and inference pads photos by reflection (upscaler.py), so the network is trained and
-used on image content alone (and tiles join seamlessly).
+used on image content alone (and tiles join seamlessly). The training images are mirrored by
+the same margin (data.PatchSampler), so the pixels next to an image's edge are learnt too, from
+the mirrored context inference gives them.
 """
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -118,6 +120,7 @@ class TrainConfig:
     init_from: str | None = None
     deconv_only_epochs: int = 0
     downscales: tuple = PAPER_DOWNSCALES
+    mirror_edges: bool = True
     jit_compile: bool = True
     seed: int | None = None
 
@@ -221,7 +224,8 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
 
     t0 = time.time()
     pairs = load_pairs(config.data, config.scale, config.downscales)
-    sampler = PatchSampler(pairs, config.scale, config.patch, config.batch_size, config.seed)
+    edge = receptive_radius(config.scale, config.m) if config.mirror_edges else 0
+    sampler = PatchSampler(pairs, config.scale, config.patch, config.batch_size, config.seed, edge)
     log.info("%d training images (with shrunk copies) ready in %.1fs", len(sampler), time.time() - t0)
 
     gpus = tf.config.list_logical_devices("GPU")

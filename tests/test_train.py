@@ -7,7 +7,7 @@ from PIL import Image
 
 from conftest import synthetic_photo
 from fsrcnn.cli import main
-from fsrcnn.data import PatchSampler, load_pairs
+from fsrcnn.data import Pair, PatchSampler, load_pairs
 from fsrcnn.images import ImageError
 from fsrcnn.train import TrainConfig, make_trainer, train
 
@@ -36,6 +36,36 @@ def test_patches_match_the_degradation(photos):
     # Each LR patch is, up to the uint8 rounding of the degradation, the 3x3 mean-ish of its HR patch.
     coarse = hr.reshape(5, 10, 3, 10, 3).mean(axis=(2, 4))
     assert np.abs(coarse - lr[..., 0]).mean() < 0.03
+
+
+def test_mirrored_margin_brings_image_edges_into_the_loss():
+    # LR pixels with distinct values; each HR pixel carries its LR pixel's value, so an HR patch
+    # shows which LR pixels it comes from, whatever flip or rotation the sampler applied.
+    scale, patch, edge = 2, 8, 2
+    lr = np.arange(10 * 12, dtype=np.float32).reshape(10, 12)
+    hr = np.kron(lr, np.ones((scale, scale), np.float32))
+    pairs = [Pair(lr, hr, "grid")]
+    c = edge * scale
+
+    def interiors(edge):
+        lrs, hrs = PatchSampler(pairs, scale, patch, batch_size=400, seed=0, edge=edge).batch()
+        return lrs[..., 0], hrs[:, c:-c, c:-c, 0]
+
+    lrs, inner = interiors(edge)
+    # The loss region still pairs each HR pixel with the LR pixel under it ...
+    np.testing.assert_array_equal(inner[:, ::scale, ::scale], lrs[:, edge:-edge, edge:-edge])
+    # ... and now reaches every pixel of the image, the outermost ones included,
+    assert set(np.unique(inner)) == set(lr.ravel())
+    # with the mirror image of the edge as context, as inference pads it: every LR patch is a
+    # window of the mirrored image, up to one of the 8 flips/rotations.
+    mirrored = np.pad(lr, edge, mode="symmetric")
+    windows = {mirrored[i : i + patch, j : j + patch].tobytes()
+               for i in range(mirrored.shape[0] - patch + 1) for j in range(mirrored.shape[1] - patch + 1)}
+    for x in lrs:
+        assert any(np.ascontiguousarray(np.rot90(t, k)).tobytes() in windows for t in (x, x.T) for k in range(4))
+    # Without the margin, pixels within `edge` of the image's border never enter the loss.
+    _, inner = interiors(0)
+    assert set(np.unique(inner)) == set(lr[edge:-edge, edge:-edge].ravel())
 
 
 def test_a_few_steps_reduce_the_loss(photos, tmp_path):
