@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--deconv-only-epochs", type=int, default=0, help="first train only the deconvolution")
     t.add_argument("--interior-only", action="store_true",
                    help="draw patches from inside the images only, without the mirrored margin inference adds "
-                   "(so pixels near an image's edge never enter the loss; how the runs before x3-g trained)")
+                   "(pixels near an image's edge then never enter the loss; reproduces runs made before the margin)")
     t.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
     t.add_argument("--seed", type=int, help="random seed")
     t.set_defaults(func=_train)
