@@ -18,7 +18,7 @@ def _train(args) -> int:
         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
         deconv_lr=args.deconv_lr, final_lr_fraction=args.final_lr_fraction, d=args.d, s=args.s, m=args.m,
         prelu_init=args.prelu_init, init_from=args.init_from, deconv_only_epochs=args.deconv_only_epochs,
-        mirror_edges=not args.interior_only, jit_compile=not args.no_xla, seed=args.seed,
+        ema=args.ema, mirror_edges=not args.interior_only, jit_compile=not args.no_xla, seed=args.seed,
     )
     trainer = train(config, resume=args.resume)
     if args.output:
@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--prelu-init", type=float, default=0.25, help="initial PReLU slope")
     t.add_argument("--init-from", metavar="MODEL", help="start from another model's weights (e.g. another scale)")
     t.add_argument("--deconv-only-epochs", type=int, default=0, help="first train only the deconvolution")
+    t.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="validate, save and ship a moving average of the weights with this decay per step "
+                   "(e.g. 0.999); 0: the raw weights")
     t.add_argument("--interior-only", action="store_true",
                    help="draw patches from inside the images only, without the mirrored margin inference adds "
                    "(pixels near an image's edge then never enter the loss; reproduces runs made before the margin)")

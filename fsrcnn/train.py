@@ -10,9 +10,14 @@ interior, and inference pads photos by reflection (upscaler.py), so the network 
 used on image content alone (and tiles join seamlessly). The training images are mirrored by
 the same margin (data.PatchSampler), so the pixels next to an image's edge are learnt too, from
 the mirrored context inference gives them.
+
+Weight averaging (--ema): at the end of a run the raw weights still move the validation PSNR by
+0.01 to 0.03 dB from one epoch to the next; an exponential moving average of the weights smooths
+that noise out, so the average is what gets validated, saved as last.keras and shipped.
 """
 from dataclasses import dataclass, asdict
 from pathlib import Path
+import contextlib
 import json
 import logging
 import math
@@ -35,11 +40,19 @@ log = logging.getLogger(__name__)
 class Trainer(keras.Model):
     """Wraps an FSRCNN for `fit`: interior MSE loss and one optimizer per group of variables."""
 
-    def __init__(self, net: keras.Model, scale: int, margin: int, conv_optimizer, deconv_optimizer):
+    def __init__(self, net: keras.Model, scale: int, margin: int, conv_optimizer, deconv_optimizer,
+                 ema: float = 0.0):
         super().__init__()
         self.net, self.scale, self.crop = net, scale, margin * scale
         self.conv_optimizer, self.deconv_optimizer = conv_optimizer, deconv_optimizer
         self.train_body = True  # False: only the deconvolution learns (transfer between scales)
+        # The weights' moving average (decay `ema` per step); none when ema == 0. Replicas hold
+        # equal weights, so the first one's average is everyone's.
+        self.ema = ema
+        self.averages = [
+            keras.Variable(v.numpy(), trainable=False, aggregation="only_first_replica", name=f"average_{i}")
+            for i, v in enumerate(net.trainable_variables)
+        ] if ema else []
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.psnr_tracker = keras.metrics.Mean(name="psnr")
 
@@ -95,9 +108,26 @@ class Trainer(keras.Model):
         if self.train_body:
             self.conv_optimizer.apply_gradients(zip(grads[: len(conv_vars)], conv_vars))
         self.deconv_optimizer.apply_gradients(zip(grads[len(conv_vars) :], deconv_vars))
+        for v, a in zip(self.net.trainable_variables, self.averages):
+            a.assign(self.ema * a + (1.0 - self.ema) * v)
         self.loss_tracker.update_state(mse)
         self.psnr_tracker.update_state(-10.0 * tf.math.log(mse) / math.log(10.0))
         return {"loss": self.loss_tracker.result(), "psnr": self.psnr_tracker.result()}
+
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """The network with its averaged weights in place, raw ones restored after (as is without --ema)."""
+        raw = [np.array(v) for v in self.net.trainable_variables]  # a copy: .numpy() may share memory
+        self.use_averages()
+        try:
+            yield self.net
+        finally:
+            for v, r in zip(self.net.trainable_variables, raw):
+                v.assign(r)
+
+    def use_averages(self):
+        for v, a in zip(self.net.trainable_variables, self.averages):
+            v.assign(a.value)
 
 
 @dataclass
@@ -119,6 +149,7 @@ class TrainConfig:
     prelu_init: float = 0.25
     init_from: str | None = None
     deconv_only_epochs: int = 0
+    ema: float = 0.0
     downscales: tuple = PAPER_DOWNSCALES
     mirror_edges: bool = True
     jit_compile: bool = True
@@ -126,7 +157,7 @@ class TrainConfig:
 
 
 class RunState:
-    """Everything needed to resume: network weights, both optimizers' slots, epochs done.
+    """Everything needed to resume: network weights (raw and averaged), both optimizers' slots, epochs done.
 
     Kept as one small .npz plus a JSON file, so runs can be committed and resumed anywhere.
     """
@@ -143,12 +174,14 @@ class RunState:
         arrays = {f"net/{i}": w for i, w in enumerate(trainer.net.get_weights())}
         for name, opt in (("conv", trainer.conv_optimizer), ("deconv", trainer.deconv_optimizer)):
             arrays.update({f"{name}/{i}": np.asarray(v) for i, v in enumerate(opt.variables)})
+        arrays.update({f"average/{i}": a.numpy() for i, a in enumerate(trainer.averages)})
         tmp = self.dir / "state.tmp.npz"
         np.savez(tmp, **arrays)
         tmp.replace(self.state_file)  # atomic: a kill mid-write never leaves a broken checkpoint
         meta = {"epochs_done": epoch, "config": asdict(config)}
         self.meta_file.write_text(json.dumps(meta, indent=2))
-        trainer.net.save(self.dir / "last.keras")
+        with trainer.averaged_weights() as net:
+            net.save(self.dir / "last.keras")
 
     def load(self, trainer: Trainer) -> int:
         trainer.build_optimizers()
@@ -157,6 +190,9 @@ class RunState:
             for name, opt in (("conv", trainer.conv_optimizer), ("deconv", trainer.deconv_optimizer)):
                 for i, v in enumerate(opt.variables):
                     v.assign(z[f"{name}/{i}"])
+            for i, (a, v) in enumerate(zip(trainer.averages, trainer.net.trainable_variables)):
+                # A run started without --ema starts its average at the checkpoint's weights.
+                a.assign(z[f"average/{i}"] if f"average/{i}" in z else v.value)
         return json.loads(self.meta_file.read_text())["epochs_done"]
 
 
@@ -175,8 +211,8 @@ class Validate(keras.callbacks.Callback):
         return 10 * math.log10(1.0 / float(np.mean(err * err)))
 
     def on_epoch_end(self, epoch, logs=None):
-        net = self.model.net
-        psnr = float(np.mean([self._psnr(p.hr, luma_forward(net, p.lr, self.scale)) for p in self.pairs]))
+        with self.model.averaged_weights() as net:
+            psnr = float(np.mean([self._psnr(p.hr, luma_forward(net, p.lr, self.scale)) for p in self.pairs]))
         if logs is not None:
             logs["val_psnr"], logs["val_gain"] = psnr, psnr - self.bicubic
         print(f" - val_psnr {psnr:.3f} dB (bicubic {self.bicubic:.3f}, gain {psnr - self.bicubic:+.3f})", flush=True)
@@ -210,6 +246,7 @@ def make_trainer(config: TrainConfig) -> Trainer:
         receptive_radius(config.scale, config.m),
         keras.optimizers.Adam(schedule(config.lr)),
         keras.optimizers.Adam(schedule(config.deconv_lr)),
+        config.ema,
     )
     return trainer
 
@@ -258,4 +295,5 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
             callbacks=callbacks,
             verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in log files
         )
+    trainer.use_averages()
     return trainer

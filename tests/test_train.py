@@ -143,6 +143,49 @@ def test_resume_continues_after_an_interruption(photos, tmp_path, monkeypatch):
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
 
 
+def test_weight_average_follows_each_step(photos, tmp_path):
+    cfg = config(photos, tmp_path, ema=0.75)
+    trainer = make_trainer(cfg)
+    trainer.compile()
+    weights = lambda: [np.array(v) for v in trainer.net.trainable_variables]  # noqa: E731 (copies)
+    average = weights()
+    sampler = PatchSampler(load_pairs(cfg.data, 2, (1.0,)), 2, 24, 4, seed=0)
+    for _ in range(3):
+        trainer.train_step(sampler.batch())
+        average = [0.75 * a + 0.25 * w for a, w in zip(average, weights())]
+    for a, expected in zip(trainer.averages, average):
+        np.testing.assert_allclose(a.numpy(), expected, rtol=1e-5, atol=1e-7)
+    raw = weights()
+    with trainer.averaged_weights() as net:
+        assert all(np.array_equal(v.numpy(), a.numpy()) for v, a in zip(net.trainable_variables, trainer.averages))
+    assert all(np.array_equal(v.numpy(), r) for v, r in zip(trainer.net.trainable_variables, raw))
+
+
+def test_averaged_weights_are_saved_resumed_and_returned(photos, tmp_path):
+    import keras
+
+    from fsrcnn.train import RunState
+
+    run = tmp_path / "run"
+    train(config(photos, tmp_path, epochs=1, ema=0.9))
+    saved = dict(np.load(run / "state.npz"))
+    shipped = [v.numpy() for v in keras.saving.load_model(run / "last.keras").trainable_variables]
+    averages = [saved[f"average/{i}"] for i in range(len(shipped))]
+    # last.keras holds the average; the checkpoint keeps the raw weights too, for resuming.
+    assert all(np.array_equal(s, a) for s, a in zip(shipped, averages))
+    assert not np.array_equal(saved["net/0"], averages[0])
+
+    cfg = config(photos, tmp_path, epochs=2, ema=0.9)
+    resumed = make_trainer(cfg)
+    resumed.compile()
+    assert RunState(run).load(resumed) == 1
+    assert all(np.array_equal(a.numpy(), s) for a, s in zip(resumed.averages, averages))
+    trainer = train(cfg, resume=True)
+    assert all(np.array_equal(v.numpy(), a.numpy())
+               for v, a in zip(trainer.net.trainable_variables, trainer.averages))
+    assert not np.array_equal(trainer.averages[0].numpy(), averages[0])
+
+
 def test_clear_errors_for_bad_training_data(photos, tmp_path):
     with pytest.raises(ImageError, match="no such folder"):
         load_pairs([tmp_path / "missing"], 2)
