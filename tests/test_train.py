@@ -1,6 +1,7 @@
 import csv
 import json
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,7 +10,7 @@ from conftest import synthetic_photo
 from fsrcnn.cli import main
 from fsrcnn.data import Pair, PatchSampler, load_pairs
 from fsrcnn.images import ImageError
-from fsrcnn.train import TrainConfig, make_trainer, train
+from fsrcnn.train import RunState, TrainConfig, make_trainer, train
 
 
 @pytest.fixture(scope="module")
@@ -162,10 +163,6 @@ def test_weight_average_follows_each_step(photos, tmp_path):
 
 
 def test_averaged_weights_are_saved_resumed_and_returned(photos, tmp_path):
-    import keras
-
-    from fsrcnn.train import RunState
-
     run = tmp_path / "run"
     train(config(photos, tmp_path, epochs=1, ema=0.9))
     saved = dict(np.load(run / "state.npz"))
