@@ -117,6 +117,9 @@ class Trainer(keras.Model):
     @contextlib.contextmanager
     def averaged_weights(self):
         """The network with its averaged weights in place, raw ones restored after (as is without --ema)."""
+        if not self.averages:
+            yield self.net
+            return
         raw = [np.array(v) for v in self.net.trainable_variables]  # a copy: .numpy() may share memory
         self.use_averages()
         try:
