@@ -11,21 +11,50 @@ DEFAULT_TILE = {"openvino": 512, "xla": 192}  # as upscaler.DEFAULT_TILE (not im
 
 
 def _train(args) -> int:
-    from .train import TrainConfig, train
+    from dataclasses import fields
 
-    config = TrainConfig(
-        data=args.data, scale=args.scale, run_dir=args.run_dir, val=args.val, epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, patch=args.patch, lr=args.lr,
-        deconv_lr=args.deconv_lr, final_lr_fraction=args.final_lr_fraction, d=args.d, s=args.s, m=args.m,
-        prelu_init=args.prelu_init, init_from=args.init_from, deconv_only_epochs=args.deconv_only_epochs,
-        ema=args.ema, mirror_edges=not args.interior_only, jit_compile=not args.no_xla, seed=args.seed,
-    )
-    trainer = train(config, resume=args.resume)
-    if args.output:
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        trainer.net.save(args.output)
-        print(f"saved {args.output}")
+    from .config import TrainConfig, load_recipe
+    from .train import train
+
+    values = load_recipe(args.recipe) if args.recipe else {}
+    for f in fields(TrainConfig):  # options given on the command line win over the recipe
+        given = getattr(args, f.name, None)
+        if given is not None:
+            values[f.name] = given
+    train(TrainConfig(**values), resume=args.resume)
     return 0
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field, with its help and default from the field itself."""
+    from dataclasses import MISSING, fields
+    from typing import get_args
+
+    from .config import TrainConfig
+
+    for f in fields(TrainConfig):
+        if f.name == "degradations":
+            continue  # a table: recipe files only
+        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not MISSING else None
+        help_text = f.metadata["help"] + ("" if default in (None, (), False) or isinstance(default, bool)
+                                          else f" (default: {_show(default)})")
+        kind = str(f.type)
+        if isinstance(default, bool):  # a flag that turns the default off
+            parser.add_argument(flag, dest=f.name, action="store_const", const=not default, help=help_text)
+        elif kind.startswith(("list", "tuple")):
+            item = float if "float" in kind else str
+            nargs = {"action": "append"} if kind.startswith("list") else {"nargs": "+"}
+            parser.add_argument(flag, dest=f.name, type=item, help=help_text, **nargs)
+        else:
+            base = next((t for t in get_args(f.type) if t is not type(None)), f.type) if get_args(f.type) else f.type
+            base = {"int": int, "float": float, "str": str}.get(str(base), base)
+            extra = {"choices": (2, 3, 4)} if f.name == "scale" else {}
+            parser.add_argument(flag, dest=f.name, type=base, help=help_text, **extra)
+
+
+def _show(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def _evaluate(args) -> int:
@@ -118,39 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser(
         "train",
-        help="train a model on folders of HR images",
+        help="train a model on folders of HR images (or from a recipe file)",
         description="Train FSRCNN on folders of high-resolution images. LR inputs are made on the fly with "
-        "the standard MATLAB-bicubic degradation. Checkpoints go to --run-dir after every epoch; "
-        "--resume continues an interrupted run from there.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "the standard MATLAB-bicubic degradation (and, from a recipe's [degradations], blur, noise and JPEG). "
+        "Checkpoints go to --run-dir after every epoch; --resume continues an interrupted run from there. "
+        "--recipe FILE reads the settings from a TOML file (see fsrcnn/recipes/); options given here win.",
     )
-    t.add_argument("--data", action="append", required=True, metavar="DIR", help="folder of HR images (repeatable)")
-    t.add_argument("--scale", type=int, choices=(2, 3, 4), required=True, help="upscaling factor")
-    t.add_argument("--run-dir", required=True, help="folder for checkpoints, log.csv and last.keras")
-    t.add_argument("--output", help="also save the final model here (a .keras file)")
-    t.add_argument("--val", metavar="DIR", help="folder of HR images for validation PSNR each epoch (e.g. Set5)")
+    t.add_argument("--recipe", metavar="FILE", help="TOML file of settings, e.g. fsrcnn/recipes/photo_x2.toml")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its last checkpoint")
-    t.add_argument("--epochs", type=int, default=100)
-    t.add_argument("--steps-per-epoch", type=int, default=500)
-    t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--patch", type=int, default=48, help="LR patch side; the loss skips its border")
-    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the convolutions")
-    t.add_argument("--deconv-lr", type=float, default=1e-4, help="Adam learning rate of the deconvolution")
-    t.add_argument("--final-lr-fraction", type=float, default=0.01, help="cosine decay ends at this fraction")
-    t.add_argument("--d", type=int, default=56, help="feature channels")
-    t.add_argument("--s", type=int, default=12, help="shrunk channels")
-    t.add_argument("--m", type=int, default=4, help="mapping layers")
-    t.add_argument("--prelu-init", type=float, default=0.25, help="initial PReLU slope")
-    t.add_argument("--init-from", metavar="MODEL", help="start from another model's weights (e.g. another scale)")
-    t.add_argument("--deconv-only-epochs", type=int, default=0, help="first train only the deconvolution")
-    t.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
-                   help="validate, save and ship a moving average of the weights with this decay per step "
-                   "(e.g. 0.999); 0: the raw weights")
-    t.add_argument("--interior-only", action="store_true",
-                   help="draw patches from inside the images only, without the mirrored margin inference adds "
-                   "(pixels near an image's edge then never enter the loss; reproduces runs made before the margin)")
-    t.add_argument("--no-xla", action="store_true", help="do not compile the training step with XLA")
-    t.add_argument("--seed", type=int, help="random seed")
+    _add_config_options(t)
     t.set_defaults(func=_train)
 
     e = sub.add_parser(

@@ -15,7 +15,7 @@ Weight averaging (--ema): at the end of a run the raw weights still move the val
 0.01 to 0.03 dB from one epoch to the next; an exponential moving average of the weights smooths
 that noise out, so the average is what gets validated, saved as last.keras and shipped.
 """
-from dataclasses import dataclass, asdict
+from dataclasses import asdict
 from pathlib import Path
 import contextlib
 import json
@@ -28,9 +28,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .data import PAPER_DOWNSCALES, PatchSampler, load_pairs, make_pair
+from .config import TrainConfig
+from .data import PatchSampler, load_pairs, make_pair, redegrade
+from .degradations import apply_spec
 from .images import list_images, read_rgb_or_gray
 from .imresize import imresize
+from .metrics import luma
 from .model import DECONV_NAME, build_fsrcnn, receptive_radius, subpixel_kernel
 from .upscaler import luma_forward
 
@@ -133,32 +136,6 @@ class Trainer(keras.Model):
             v.assign(a.value)
 
 
-@dataclass
-class TrainConfig:
-    data: list[str]
-    scale: int
-    run_dir: str
-    val: str | None = None
-    epochs: int = 100
-    steps_per_epoch: int = 500
-    batch_size: int = 32
-    patch: int = 48
-    lr: float = 1e-3
-    deconv_lr: float = 1e-4
-    final_lr_fraction: float = 0.01
-    d: int = 56
-    s: int = 12
-    m: int = 4
-    prelu_init: float = 0.25
-    init_from: str | None = None
-    deconv_only_epochs: int = 0
-    ema: float = 0.0
-    downscales: tuple = PAPER_DOWNSCALES
-    mirror_edges: bool = True
-    jit_compile: bool = True
-    seed: int | None = None
-
-
 class RunState:
     """Everything needed to resume: network weights (raw and averaged), both optimizers' slots, epochs done.
 
@@ -172,7 +149,7 @@ class RunState:
     def exists(self) -> bool:
         return self.state_file.exists() and self.meta_file.exists()
 
-    def save(self, trainer: Trainer, epoch: int, config: TrainConfig):
+    def save(self, trainer: Trainer, epoch: int, config: TrainConfig, wall_seconds: float = 0.0):
         self.dir.mkdir(parents=True, exist_ok=True)
         arrays = {f"net/{i}": w for i, w in enumerate(trainer.net.get_weights())}
         for name, opt in (("conv", trainer.conv_optimizer), ("deconv", trainer.deconv_optimizer)):
@@ -181,7 +158,7 @@ class RunState:
         tmp = self.dir / "state.tmp.npz"
         np.savez(tmp, **arrays)
         tmp.replace(self.state_file)  # atomic: a kill mid-write never leaves a broken checkpoint
-        meta = {"epochs_done": epoch, "config": asdict(config)}
+        meta = {"epochs_done": epoch, "wall_seconds": round(wall_seconds, 1), "config": asdict(config)}
         self.meta_file.write_text(json.dumps(meta, indent=2))
         with trainer.averaged_weights() as net:
             net.save(self.dir / "last.keras")
@@ -198,13 +175,33 @@ class RunState:
                 a.assign(z[f"average/{i}"] if f"average/{i}" in z else v.value)
         return json.loads(self.meta_file.read_text())["epochs_done"]
 
+    def wall_seconds(self) -> float:
+        """Training time of the run so far, over all its sessions (0 for runs made before it was kept)."""
+        return float(json.loads(self.meta_file.read_text()).get("wall_seconds", 0.0)) if self.exists() else 0.0
+
 
 class Validate(keras.callbacks.Callback):
-    """PSNR on Y (border = scale) of the network and of bicubic on a validation folder, each epoch."""
+    """PSNR on Y (border = scale) of the network and of bicubic on a validation folder, each epoch.
 
-    def __init__(self, folder: str, scale: int):
+    With `degrade` specs (e.g. ["jpeg75", "noise5"]), image i's LR input is degraded by spec
+    i mod len(specs), seeded by i, so every epoch sees the same inputs; `crop` keeps the centre
+    crop x crop LR pixels of each image (cut from the HR image before the shrink, as a smaller
+    photo would be), which makes validating on large photos cheap.
+    """
+
+    def __init__(self, folder: str, scale: int, degrade=(), crop: int = 0):
         super().__init__()
-        self.scale, self.pairs = scale, [make_pair(read_rgb_or_gray(p), scale) for p in list_images(folder)]
+        self.scale, self.pairs = scale, []
+        for i, path in enumerate(list_images(folder)):
+            hr = read_rgb_or_gray(path)
+            if crop:
+                side = crop * scale
+                y, x = max(0, (hr.shape[0] - side) // 2), max(0, (hr.shape[1] - side) // 2)
+                hr = hr[y : y + side, x : x + side]
+            pair = make_pair(hr, scale, path.name, keep_image=bool(degrade))
+            if degrade:
+                pair.lr = luma(apply_spec(pair.lr_image, degrade[i % len(degrade)], seed=i)) / 255.0
+            self.pairs.append(pair)
         self.bicubic = float(np.mean([self._psnr(p.hr, imresize(p.lr, scale)) for p in self.pairs]))
 
     def _psnr(self, hr, sr):
@@ -221,13 +218,29 @@ class Validate(keras.callbacks.Callback):
         print(f" - val_psnr {psnr:.3f} dB (bicubic {self.bicubic:.3f}, gain {psnr - self.bicubic:+.3f})", flush=True)
 
 
+class Redegrade(keras.callbacks.Callback):
+    """Degrade the training LR images anew before each epoch (a fresh draw of the chain)."""
+
+    def __init__(self, sampler: PatchSampler, pairs, chain, seed: int | None):
+        super().__init__()
+        self.sampler, self.pairs, self.chain, self.seed = sampler, pairs, chain, seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Seeded by epoch, so a resumed run degrades each epoch as an uninterrupted one would.
+        rng = np.random.default_rng([self.seed or 0, epoch])
+        t0 = time.perf_counter()
+        self.sampler.replace_lr(redegrade(self.pairs, self.chain, rng))
+        log.info("epoch %d: training images degraded anew in %.1fs", epoch + 1, time.perf_counter() - t0)
+
+
 class SaveState(keras.callbacks.Callback):
     def __init__(self, state: RunState, config: TrainConfig):
         super().__init__()
         self.state, self.config = state, config
+        self.previous, self.started = state.wall_seconds(), time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.state.save(self.model, epoch + 1, self.config)
+        self.state.save(self.model, epoch + 1, self.config, self.previous + time.time() - self.started)
 
 
 def make_trainer(config: TrainConfig) -> Trainer:
@@ -256,6 +269,9 @@ def make_trainer(config: TrainConfig) -> Trainer:
 
 def train(config: TrainConfig, resume: bool = False) -> Trainer:
     """Train (or resume) a run in `config.run_dir`; returns the trainer with the final weights."""
+    missing = [name for name in ("data", "scale", "run_dir") if not getattr(config, name)]
+    if missing:
+        raise ValueError(f"training needs {', '.join(missing)} (as options or in the recipe)")
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
     run = RunState(Path(config.run_dir))
@@ -263,7 +279,8 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
         raise FileExistsError(f"{run.dir} already holds a run: pass --resume to continue it, or pick another --run-dir")
 
     t0 = time.time()
-    pairs = load_pairs(config.data, config.scale, config.downscales)
+    chain = config.chain()
+    pairs = load_pairs(config.data, config.scale, config.downscales, chain, config.seed)
     edge = receptive_radius(config.scale, config.m) if config.mirror_edges else 0
     sampler = PatchSampler(pairs, config.scale, config.patch, config.batch_size, config.seed, edge)
     log.info("%d training images (with shrunk copies) ready in %.1fs", len(sampler), time.time() - t0)
@@ -279,7 +296,9 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
 
     callbacks = [SaveState(run, config), keras.callbacks.CSVLogger(str(run.dir / "log.csv"), append=True)]
     if config.val:
-        callbacks.insert(0, Validate(config.val, config.scale))
+        callbacks.insert(0, Validate(config.val, config.scale, list(config.val_degrade), config.val_crop))
+    if chain:
+        callbacks.insert(0, Redegrade(sampler, pairs, chain, config.seed))
     run.dir.mkdir(parents=True, exist_ok=True)
     dataset = sampler.dataset()
     phases = [(0, config.deconv_only_epochs, False), (config.deconv_only_epochs, config.epochs, True)]
@@ -299,4 +318,8 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
             verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in log files
         )
     trainer.use_averages()
+    if config.output:
+        Path(config.output).parent.mkdir(parents=True, exist_ok=True)
+        trainer.net.save(config.output)
+        print(f"saved {config.output}", flush=True)
     return trainer

@@ -217,3 +217,86 @@ def test_interior_forward_equals_the_cropped_full_output(photos, tmp_path):
         c = trainer.crop
         full = np.asarray(trainer.net(lr))[:, c:-c, c:-c]
         np.testing.assert_allclose(np.asarray(trainer.interior(lr)), full, atol=1e-5)
+
+
+def test_shipped_recipes_are_valid_configs():
+    from fsrcnn.config import RECIPES_DIR, TrainConfig, load_recipe
+
+    recipes = sorted(RECIPES_DIR.glob("*.toml"))
+    assert recipes
+    for path in recipes:
+        config = TrainConfig(**load_recipe(path))
+        assert config.chain() is not None and config.output and config.run_dir and config.seed is not None
+
+
+def test_recipe_errors_are_clear(tmp_path):
+    from fsrcnn.config import load_recipe
+
+    with pytest.raises(ValueError, match="does not exist"):
+        load_recipe(tmp_path / "nope.toml")
+    (tmp_path / "bad.toml").write_text("epochs = [")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_recipe(tmp_path / "bad.toml")
+    (tmp_path / "typo.toml").write_text("epoch = 3\n")
+    with pytest.raises(ValueError, match="unknown setting.*epoch"):
+        load_recipe(tmp_path / "typo.toml")
+    assert main(["train", "--recipe", str(tmp_path / "typo.toml")]) == 2
+
+
+def test_a_tiny_recipe_trains_on_degraded_images_and_resumes(photos, tmp_path, capsys, caplog):
+    out = tmp_path / "photo.keras"
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(f"""
+data = ["{photos}"]
+scale = 2
+run_dir = "{tmp_path / 'run'}"
+output = "{out}"
+val = "{photos}"
+val_degrade = ["jpeg50", "noise5"]
+val_crop = 24
+epochs = 1
+steps_per_epoch = 2
+batch_size = 2
+patch = 20
+downscales = [1.0]
+jit_compile = false
+seed = 5
+
+[degradations]
+noise_prob = 0.5
+jpeg_prob = 1.0
+jpeg_quality = [30, 60]
+""")
+    with caplog.at_level("INFO", logger="fsrcnn.train"):
+        assert main(["train", "--recipe", str(recipe)]) == 0
+    assert out.exists()
+    assert "val_psnr" in capsys.readouterr().out and "degraded anew" in caplog.text
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["epochs_done"] == 1 and state["wall_seconds"] > 0
+    assert state["config"]["degradations"]["jpeg_quality"] == [30, 60]
+    # The command line wins over the recipe: two more epochs, resumed from the checkpoint.
+    assert main(["train", "--recipe", str(recipe), "--epochs", "3", "--resume"]) == 0
+    resumed = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert resumed["epochs_done"] == 3 and resumed["wall_seconds"] > state["wall_seconds"]
+    with open(tmp_path / "run" / "log.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
+
+
+def test_each_epoch_sees_a_new_degradation(photos):
+    from fsrcnn.data import redegrade
+    from fsrcnn.degradations import Chain
+
+    chain = Chain(jpeg_prob=1.0, jpeg_quality=(20, 40), noise_prob=1.0)
+    pairs = load_pairs([photos], 2, (1.0,), chain, seed=0)
+    clean = [p.lr.copy() for p in pairs]
+    first = redegrade(pairs, chain, np.random.default_rng([0, 0]))
+    second = redegrade(pairs, chain, np.random.default_rng([0, 1]))
+    again = redegrade(pairs, chain, np.random.default_rng([0, 0]))
+    for c, a, b, d in zip(clean, first, second, again):
+        assert a.lr.shape == c.shape and not np.array_equal(a.lr, c) and not np.array_equal(a.lr, b.lr)
+        np.testing.assert_array_equal(a.lr, d.lr)
+        assert a.hr is pairs[0].hr or a.hr.shape == (2 * c.shape[0], 2 * c.shape[1])
+    sampler = PatchSampler(pairs, 2, 20, 4, seed=0, edge=3)
+    sampler.replace_lr(first)
+    assert all(s.lr.shape == (f.lr.shape[0] + 6, f.lr.shape[1] + 6) for s, f in zip(sampler.pairs, first))
+    np.testing.assert_array_equal(sampler.pairs[0].lr[3:-3, 3:-3], first[0].lr)

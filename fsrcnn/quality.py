@@ -1,0 +1,156 @@
+"""Which weights suit one image: evidence of JPEG compression or noise in the file itself.
+
+The clean weights are best on clean images and sharpen whatever else they find; the photo
+weights remove JPEG blocks and noise at a small cost in sharpness. "auto" decides per image:
+
+- A JPEG file carries its quantization tables. libjpeg (Pillow, browsers, most cameras) makes
+  them by scaling the example tables of the JPEG standard (Annex K) by a quality factor, so the
+  nearest scaled table gives the quality the file was saved at.
+- A lossless file (PNG, WebP lossless, TIFF, BMP) may still hold a decoded JPEG (a screenshot or
+  a re-saved photo): its 8x8 block edges show as steps at one offset of an 8-pixel grid. And it
+  may be noisy: a fast estimate of the noise level (Immerkaer 1996) on smooth areas tells.
+
+The thresholds are set where the photo weights start to beat the clean ones (weights/README.md
+gives the measurement); `choose` returns the decision and a reason the user can read.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .color import rgb_to_ycbcr
+
+CLEAN, PHOTO, AUTO = "clean", "photo", "auto"
+MODELS = (AUTO, CLEAN, PHOTO)
+
+# Annex K example tables (natural order, as Pillow's `quantization` gives them).
+_LUMA_TABLE = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64)
+
+# Below this JPEG quality the photo weights do better than the clean ones (weights/README.md).
+PHOTO_BELOW_QUALITY = 97
+# Lossless files: the block-edge ratio and noise sigma (0..255) from which an image counts as degraded,
+# set between what clean and degraded training and Photos24 images measure.
+BLOCKINESS_THRESHOLD = 1.25
+NOISE_THRESHOLD = 1.0  # in Cb/Cr of colour images
+GRAY_NOISE_THRESHOLD = 2.5  # in the luma of gray images, where texture and noise are harder to tell apart
+
+
+@dataclass(frozen=True)
+class Choice:
+    model: str  # CLEAN or PHOTO
+    reason: str  # e.g. "JPEG quality ≈ 72: photo model"
+
+
+def scaled_table(quality: int, base: np.ndarray = _LUMA_TABLE) -> np.ndarray:
+    """libjpeg's jpeg_quality_scaling: the table a given quality (1..100) writes."""
+    quality = min(max(int(quality), 1), 100)
+    factor = 5000 / quality if quality < 50 else 200 - 2 * quality
+    return np.clip(np.floor((base * factor + 50) / 100), 1, 255)
+
+
+def jpeg_quality(image: Image.Image) -> int | None:
+    """The quality (1..100) a JPEG was saved at, from its luma quantization table; None if not a JPEG."""
+    tables = getattr(image, "quantization", None)
+    if image.format != "JPEG" or not tables:
+        return None
+    luma = np.asarray(tables[min(tables)], np.float64)
+    if luma.size != 64:
+        return None
+    errors = [np.abs(np.log(scaled_table(q)) - np.log(luma)).sum() for q in range(1, 101)]
+    return int(np.argmin(errors)) + 1
+
+
+def blockiness(y: np.ndarray) -> float:
+    """How much stronger steps are on one column/row offset of an 8-pixel grid than on the others.
+
+    About 1 for images that never were JPEGs; JPEG block edges make one offset (whichever,
+    after a crop) stand out, horizontally and vertically alike. Each line's step is the median
+    over the line, so that the few long straight edges of a picture do not count: block edges
+    run along every block.
+    """
+    y = np.asarray(y, np.float64)
+    if min(y.shape) < 32:
+        return 1.0
+    ratios = []
+    for axis in (0, 1):
+        steps = np.median(np.abs(np.diff(y, axis=axis)), axis=1 - axis)
+        by_offset = np.array([steps[o::8].mean() for o in range(8)])
+        strongest = int(np.argmax(by_offset))
+        others = np.delete(by_offset, strongest).mean()
+        ratios.append((by_offset[strongest] / others) if others > 0 else 1.0)
+    return float(min(ratios))  # both directions must agree: a grid, not a striped pattern
+
+
+def noise_sigma(plane: np.ndarray, block: int = 8, percentile: float = 5) -> float:
+    """Standard deviation of white noise in one plane (0..255 units): Immerkaer's fast estimate
+    (the mean absolute response of a difference of Laplacians, which cancels smooth shading)
+    taken over the flattest blocks of the image, so that texture does not read as noise."""
+    y = np.asarray(plane, np.float64)
+    if min(y.shape) < block + 2:
+        return 0.0
+    lap = np.abs(y[:-2, :-2] - 2 * y[:-2, 1:-1] + y[:-2, 2:] - 2 * y[1:-1, :-2] + 4 * y[1:-1, 1:-1]
+                 - 2 * y[1:-1, 2:] + y[2:, :-2] - 2 * y[2:, 1:-1] + y[2:, 2:])
+    h, w = (n - n % block for n in lap.shape)
+    blocks = lap[:h, :w].reshape(h // block, block, w // block, block).mean(axis=(1, 3))
+    return float(np.sqrt(np.pi / 2) * np.percentile(blocks, percentile) / 6)
+
+
+def image_noise(pixels: np.ndarray) -> float:
+    """Noise of an image: in its chroma for colour images (photos' colour is smooth, so fine
+    detail barely reaches Cb and Cr while sensor noise does), in its luma for gray ones."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2:
+        return noise_sigma(pixels)
+    ycc = rgb_to_ycbcr(pixels[..., :3])
+    return max(noise_sigma(ycc[..., 1]), noise_sigma(ycc[..., 2]))
+
+
+def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO) -> Choice:
+    """The weights to use for one image, and why.
+
+    `source`: the file (path or file object) as uploaded, read only for its header; `pixels`:
+    its decoded uint8 image (gray or RGB/RGBA), needed for lossless files.
+    """
+    requested = (requested or AUTO).strip().lower()
+    if requested not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {requested!r}")
+    if requested != AUTO:
+        return Choice(requested, f"{requested} model, as asked")
+    quality = _file_quality(source)
+    if quality is not None:
+        model = PHOTO if quality < PHOTO_BELOW_QUALITY else CLEAN
+        return Choice(model, f"JPEG quality ≈ {quality}: {model} model")
+    if pixels is None:
+        return Choice(CLEAN, "not a JPEG: clean model")
+    pixels = np.asarray(pixels)
+    blocks, noise = blockiness(_luma(pixels)), image_noise(pixels)
+    if blocks >= BLOCKINESS_THRESHOLD:
+        return Choice(PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f}): photo model")
+    if noise >= (NOISE_THRESHOLD if pixels.ndim == 3 else GRAY_NOISE_THRESHOLD):
+        return Choice(PHOTO, f"lossless file with noise (σ ≈ {noise:.1f}): photo model")
+    return Choice(CLEAN, "lossless file, no JPEG blocks or noise found: clean model")
+
+
+def _file_quality(source) -> int | None:
+    if source is None:
+        return None
+    try:
+        if hasattr(source, "seek"):
+            source.seek(0)
+        with Image.open(source) as im:
+            return jpeg_quality(im)
+    except (OSError, ValueError):
+        return None
+    finally:
+        if hasattr(source, "seek"):
+            source.seek(0)
+
+
+def _luma(pixels: np.ndarray) -> np.ndarray:
+    pixels = np.asarray(pixels, np.float64)
+    if pixels.ndim == 2:
+        return pixels
+    return pixels[..., :3] @ np.array([0.299, 0.587, 0.114])
