@@ -18,6 +18,7 @@ that noise out, so the average is what gets validated, saved as last.keras and s
 from dataclasses import asdict
 from pathlib import Path
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 import json
 import logging
 import math
@@ -219,18 +220,35 @@ class Validate(keras.callbacks.Callback):
 
 
 class Redegrade(keras.callbacks.Callback):
-    """Degrade the training LR images anew before each epoch (a fresh draw of the chain)."""
+    """Degrade the training LR images anew before each epoch (a fresh draw of the chain).
+
+    Each epoch's draw is seeded by the epoch, so a resumed run sees what an uninterrupted one
+    would, and the next epoch's draw is made on a thread while this epoch trains (JPEG coding
+    and numpy release the GIL), so the model does not wait for it.
+    """
 
     def __init__(self, sampler: PatchSampler, pairs, chain, seed: int | None):
         super().__init__()
         self.sampler, self.pairs, self.chain, self.seed = sampler, pairs, chain, seed
+        self.pool, self.next = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redegrade"), {}
+
+    def _draw(self, epoch: int):
+        t0 = time.perf_counter()
+        pairs = redegrade(self.pairs, self.chain, np.random.default_rng([self.seed or 0, epoch]))
+        return pairs, time.perf_counter() - t0
 
     def on_epoch_begin(self, epoch, logs=None):
-        # Seeded by epoch, so a resumed run degrades each epoch as an uninterrupted one would.
-        rng = np.random.default_rng([self.seed or 0, epoch])
-        t0 = time.perf_counter()
-        self.sampler.replace_lr(redegrade(self.pairs, self.chain, rng))
-        log.info("epoch %d: training images degraded anew in %.1fs", epoch + 1, time.perf_counter() - t0)
+        waited = time.perf_counter()
+        pairs, took = (self.next.pop(epoch) if epoch in self.next else self.pool.submit(self._draw, epoch)).result()
+        self.sampler.replace_lr(pairs)
+        log.info("epoch %d: training images degraded anew (%.1fs of work, %.1fs waited for)",
+                 epoch + 1, took, time.perf_counter() - waited)
+        self.next = {epoch + 1: self.pool.submit(self._draw, epoch + 1)}
+
+    def on_train_end(self, logs=None):
+        for future in self.next.values():  # a phase may follow (deconv_only_epochs): keep the pool
+            future.cancel()
+        self.next = {}
 
 
 class SaveState(keras.callbacks.Callback):
