@@ -64,12 +64,14 @@ def _evaluate(args) -> int:
 
     scales = args.scale or [2, 3, 4]
     upscaler = Upscaler(scales, weights_dir=args.weights_dir, device=args.device, engine=args.engine)
+    models = args.model or (["clean", "photo", "auto"] if "photo" in upscaler.variants else ["clean"])
     print(f"device: {upscaler.device_name}")
-    for scale in scales:
-        for folder in args.data:
-            rows = evaluate_folder(upscaler, folder, scale, tta=args.tta)
-            name = os.path.basename(os.path.normpath(folder))
-            print(format_table(name, scale, rows, len(list_images(folder))) + "\n", flush=True)
+    for spec in args.degrade or [""]:
+        for scale in scales:
+            for folder in args.data:
+                rows = evaluate_folder(upscaler, folder, scale, args.tta, spec, models)
+                name = os.path.basename(os.path.normpath(folder))
+                print(format_table(name, scale, rows, len(list_images(folder)), spec) + "\n", flush=True)
     return 0
 
 
@@ -167,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", action="append", required=True, metavar="DIR", help="folder of HR images (repeatable)")
     e.add_argument("--scale", type=int, action="append", choices=(2, 3, 4), help="repeatable; default: 2, 3 and 4")
     e.add_argument("--tta", action="store_true", help="also report FSRCNN with the geometric self-ensemble")
+    e.add_argument("--degrade", action="append", metavar="SPEC",
+                   help="after the shrink, degrade each LR image (seeded) and save it as the file a user would have: "
+                   "jpegQ (a real JPEG of quality Q), noiseS (Gaussian, sigma S of 0..255, per channel), graynoiseS, "
+                   "poissonK, or a chain such as jpeg75+noise3 (left to right); repeatable, one table each")
+    e.add_argument("--model", action="append", choices=("clean", "photo", "auto"),
+                   help="weights to report (repeatable); default: clean, photo and auto when the photo weights exist")
     e.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     e.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
     e.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
