@@ -4,10 +4,11 @@ import logging
 import os
 import sys
 
+from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
 
 ENGINE_HELP = "what runs the network (same result); default: OpenVINO on the CPU when installed, else XLA"
-DEFAULT_TILE = {"openvino": 512, "xla": 192}  # as upscaler.DEFAULT_TILE (not imported: TensorFlow loads slowly)
 
 
 def _train(args) -> int:
@@ -80,8 +81,8 @@ def _upscale(args) -> int:
 
     from tqdm import tqdm
 
-    from .images import IMAGE_SUFFIXES, ImageError, open_image
-    from .upscaler import Upscaler, save_png, upscale_image
+    from .images import IMAGE_SUFFIXES, ImageError, open_image, save_png
+    from .upscaler import Upscaler, upscale_image
 
     inputs, failures = [], 0
     for item in map(Path, args.inputs):
@@ -210,7 +211,7 @@ def main(argv=None) -> int:
         # Our own errors (ImageError, WeightsError, bad options) carry a message meant for the user, and
         # so do the file system's (an --output that is a file, a folder we may not write to).
         from .images import ImageError
-        from .upscaler import WeightsError
+        from .weights import WeightsError
 
         if isinstance(e, (ImageError, WeightsError, OSError)) or type(e) is ValueError:
             print(f"error: {e}", file=sys.stderr)

@@ -16,10 +16,10 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from .images import Loaded, check_image, open_image
+from .images import Loaded, check_image, open_image, save_png
 from .imresize import degrade, modcrop
 from .metrics import SSIM_WINDOW, psnr_ssim_y
-from .upscaler import Upscaler, bicubic_array, bicubic_image, save_png, upscale_image
+from .upscaler import Upscaler, bicubic_array, bicubic_image, upscale_image
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 # Input pixels; at x4 the four panels are then 16 megapixels each, about what a browser still shows smoothly.

@@ -217,3 +217,29 @@ def read_rgb_or_gray(path: str | Path) -> np.ndarray:
     """uint8 (H, W) for gray files, (H, W, 3) RGB otherwise; alpha dropped (for data sets)."""
     im = open_image(path).image
     return np.asarray(im.convert("L") if im.mode in ("L", "LA") else im.convert("RGB"))
+
+
+def image_to_array(im: Image.Image) -> np.ndarray:
+    """A normalised image (mode L, LA, RGB or RGBA) as the uint8 array the upscaler takes:
+    (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA. Gray + alpha rides the RGBA path with three
+    equal colour channels."""
+    arr = np.asarray(im)
+    if im.mode == "LA":
+        arr = np.concatenate([np.repeat(arr[..., :1], 3, axis=-1), arr[..., 1:]], axis=-1)
+    return arr
+
+
+def array_to_image(arr: np.ndarray, mode: str, icc: bytes | None = None) -> Image.Image:
+    """Inverse of image_to_array for an image of `mode`, with its ICC profile attached."""
+    if mode == "LA":
+        arr = np.stack([arr[..., 0], arr[..., 3]], axis=-1)
+    out = Image.fromarray(np.ascontiguousarray(arr))  # mode follows from the shape
+    if icc:
+        out.info["icc_profile"] = icc
+    return out
+
+
+def save_png(im: Image.Image, path: str | Path, compress_level: int = 6) -> None:
+    """Lossless PNG, with the ICC profile when there is one (lower compress_level: faster, bigger)."""
+    icc = im.info.get("icc_profile")
+    im.save(path, format="PNG", compress_level=compress_level, **({"icc_profile": icc} if icc else {}))

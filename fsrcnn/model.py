@@ -1,4 +1,4 @@
-"""FSRCNN (Dong, Loy, Tang, ECCV 2016), and an exact faster form of it for inference.
+"""FSRCNN (Dong, Loy, Tang, ECCV 2016): the Keras model, its geometry, and the reference forward pass.
 
     LR luma (H, W, 1)
       -> conv 5x5, d   + PReLU     feature extraction
@@ -10,11 +10,18 @@
 
 Every layer is fully convolutional and PReLU shares its slope over the spatial axes, so one
 model takes any input size and batch.
+
+Keras (and with it TensorFlow) is imported only where a model is built: the geometry below is
+plain numpy, and the OpenVINO engine uses it without loading TensorFlow.
 """
-import keras
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
-import tensorflow as tf
-from keras import layers
+
+if TYPE_CHECKING:
+    import keras
 
 DECONV_KERNEL = 9
 DECONV_NAME = "deconv"
@@ -27,6 +34,9 @@ def build_fsrcnn(scale: int, d: int = 56, s: int = 12, m: int = 4, prelu_init: f
     0.25 (the paper's value) rather than 0 (a plain ReLU): with only s = 12 channels in the
     mapping layers, units that start dead under ReLU are a large share of the model.
     """
+    import keras
+    from keras import layers
+
     if scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale}")
 
@@ -56,7 +66,7 @@ def build_fsrcnn(scale: int, d: int = 56, s: int = 12, m: int = 4, prelu_init: f
 def architecture(model: keras.Model) -> dict:
     """scale, d, s, m of a model built by build_fsrcnn (read from its layers)."""
     deconv = model.get_layer(DECONV_NAME)
-    maps = [l for l in model.layers if l.name.startswith("map") and not l.name.endswith("prelu")]
+    maps = [layer for layer in model.layers if layer.name.startswith("map") and not layer.name.endswith("prelu")]
     return {
         "scale": int(deconv.strides[0]),
         "d": int(model.get_layer("extract").filters),
@@ -65,7 +75,7 @@ def architecture(model: keras.Model) -> dict:
     }
 
 
-def _deconv_taps(scale: int) -> tuple[int, int]:
+def deconv_taps(scale: int) -> tuple[int, int]:
     """LR offsets (lowest, highest) that the 'same' transposed convolution reads for one HR pixel.
 
     TF's 'same' transposed conv with kernel k and stride r pads (k - r) // 2 before, so HR pixel
@@ -79,8 +89,25 @@ def _deconv_taps(scale: int) -> tuple[int, int]:
 
 def receptive_radius(scale: int, m: int = 4) -> int:
     """How many LR pixels from a border an output pixel can still see padding (per side)."""
-    low, high = _deconv_taps(scale)
+    low, high = deconv_taps(scale)
     return 2 + m + max(-low, high)
+
+
+def _subpixel_index(scale: int) -> np.ndarray:
+    """(span, span, r*r) indices into the deconvolution's k*k taps; k*k stands for a zero tap."""
+    r, k = scale, DECONV_KERNEL
+    pad = max(k - r, 0) // 2
+    low, high = deconv_taps(scale)
+    span = high - low + 1
+    index = np.full((span, span, r * r), k * k)
+    for oy in range(low, high + 1):
+        for ox in range(low, high + 1):
+            for py in range(r):
+                for px in range(r):
+                    ty, tx = -r * oy + py + pad, -r * ox + px + pad
+                    if 0 <= ty < k and 0 <= tx < k:
+                        index[oy - low, ox - low, py * r + px] = ty * k + tx
+    return index
 
 
 def subpixel_kernel(kernel, scale: int):
@@ -90,61 +117,30 @@ def subpixel_kernel(kernel, scale: int):
     a 'valid' conv with it followed by depth_to_space is the 'same' transposed convolution,
     cropped by `max(-low, high)` LR pixels per side. Built with one gather, so gradients reach
     the original kernel: training and inference both use this cheaper form (it skips the r*r
-    zero taps the strided transposed convolution multiplies through).
+    zero taps the strided transposed convolution multiplies through). A numpy kernel gives a
+    numpy result (the engines), a tensor a tensor (training).
     """
-    r, k = scale, DECONV_KERNEL
-    pad = max(k - r, 0) // 2
-    low, high = _deconv_taps(scale)
-    span = high - low + 1
-    index = np.full((span, span, r * r), k * k)  # k*k points at an appended zero tap
-    for oy in range(low, high + 1):
-        for ox in range(low, high + 1):
-            for py in range(r):
-                for px in range(r):
-                    ty, tx = -r * oy + py + pad, -r * ox + px + pad
-                    if 0 <= ty < k and 0 <= tx < k:
-                        index[oy - low, ox - low, py * r + px] = ty * k + tx
+    k = DECONV_KERNEL
+    index = _subpixel_index(scale)
+    if isinstance(kernel, np.ndarray):
+        taps = kernel.reshape(k * k, -1)
+        taps = np.concatenate([taps, np.zeros_like(taps[:1])], axis=0)
+        return np.transpose(taps[index], (0, 1, 3, 2))
+    import tensorflow as tf
+
     taps = tf.reshape(tf.convert_to_tensor(kernel), (k * k, -1))
     taps = tf.concat([taps, tf.zeros_like(taps[:1])], axis=0)
     return tf.transpose(tf.gather(taps, index), (0, 1, 3, 2))
 
 
-class FastFSRCNN:
-    """The same function as a trained FSRCNN, rewritten for inference speed.
+def luma_forward(net: keras.Model, y: np.ndarray, scale: int) -> np.ndarray:
+    """Reference path: the plain Keras model on one whole mirror-padded luma plane (0..1).
 
-    - The stride-r transposed convolution becomes an ordinary small convolution to r*r channels
-      (one per output phase) followed by depth_to_space: the same arithmetic on the same weights,
-      as one dense conv instead of TensorFlow's slow strided scatter.
-    - Weights are graph constants and PReLU is one select, and the graph is compiled with XLA
-      (once per input shape), which fuses each bias and PReLU into its convolution.
-    Together about 2x faster than calling the Keras model on the CPU.
+    Used for validation during training, and by fsrcnn/reference.py as the ground truth that
+    every engine's tiled path must reproduce.
     """
-
-    def __init__(self, model: keras.Model, jit_compile: bool = True):
-        self.scale = architecture(model)["scale"]
-        self.layers = []
-        for layer in model.layers:
-            if isinstance(layer, keras.layers.Conv2DTranspose):
-                kernel, bias = layer.get_weights()  # (k, k, 1, d), (1,)
-            elif isinstance(layer, keras.layers.Conv2D):
-                self.layers.append([tf.constant(w) for w in layer.get_weights()])
-            elif isinstance(layer, keras.layers.PReLU):
-                self.layers[-1].append(tf.constant(layer.get_weights()[0].reshape(-1)))
-        self.low, self.high = _deconv_taps(self.scale)
-        self.sub_kernel = tf.constant(subpixel_kernel(kernel, self.scale))
-        self.bias = tf.constant(bias[0], tf.float32)
-        # One trace with unknown sizes; XLA still compiles (and caches) one program per input shape.
-        spec = [tf.TensorSpec([None, None, None, 1], tf.float32)]
-        self._forward = tf.function(self.forward, input_signature=spec, jit_compile=jit_compile)
-
-    def forward(self, lr):
-        x = lr
-        for kernel, bias, alpha in self.layers:
-            x = tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias)
-            x = tf.where(x > 0, x, x * alpha)
-        x = tf.pad(x, [[0, 0], [-self.low, self.high], [-self.low, self.high], [0, 0]])
-        phases = tf.nn.conv2d(x, self.sub_kernel, strides=1, padding="VALID")
-        return tf.nn.depth_to_space(phases, self.scale) + self.bias
-
-    def __call__(self, lr):
-        return self._forward(tf.convert_to_tensor(lr, tf.float32))
+    m = receptive_radius(scale, architecture(net)["m"])
+    h, w = y.shape
+    padded = np.pad(np.asarray(y, np.float32), m, mode="symmetric")
+    out = np.asarray(net(padded[None, :, :, None], training=False))[0, :, :, 0]
+    return out[m * scale : (m + h) * scale, m * scale : (m + w) * scale]

@@ -35,8 +35,7 @@ from .degradations import apply_spec
 from .images import list_images, read_rgb_or_gray
 from .imresize import imresize
 from .metrics import luma
-from .model import DECONV_NAME, build_fsrcnn, receptive_radius, subpixel_kernel
-from .upscaler import luma_forward
+from .model import DECONV_NAME, build_fsrcnn, luma_forward, receptive_radius, subpixel_kernel
 
 log = logging.getLogger(__name__)
 

@@ -2,14 +2,12 @@
 import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
-WEIGHTS = ROOT / "weights"
+from helpers import DATA, ROOT, WEIGHTS, synthetic_photo  # noqa: F401  (ROOT, synthetic_photo: older imports)
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +36,14 @@ def stand_in_weights(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def stand_in_models(stand_in_weights) -> dict:
+    """The stand-in weights as Keras models, for the reference (fsrcnn.reference)."""
+    from fsrcnn.weights import load_model
+
+    return {s: load_model(stand_in_weights / f"fsrcnn_x{s}.keras") for s in (2, 3, 4)}
+
+
+@pytest.fixture(scope="session")
 def stand_in_upscaler(stand_in_weights):
     from fsrcnn.upscaler import Upscaler
 
@@ -51,31 +57,6 @@ def shipped_upscaler():
     if not all((WEIGHTS / f"fsrcnn_x{s}.keras").exists() for s in (2, 3, 4)):
         pytest.skip("shipped weights are not trained yet")
     return Upscaler()
-
-
-def synthetic_photo(size: int = 96, seed: int = 0) -> np.ndarray:
-    """A small RGB picture with what photos have: smooth shading, sharp edges, lines, fine texture."""
-    from PIL import Image, ImageDraw, ImageFilter
-
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    base = np.stack([120 + 80 * np.sin(3 * xx + c) * np.cos(2 * yy - c) for c in (0.0, 1.0, 2.0)], -1)
-    im = Image.fromarray(base.clip(0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(im)
-    for _ in range(12):
-        x0, y0 = rng.integers(0, size, 2)
-        x1, y1 = np.array([x0, y0]) + rng.integers(2, max(3, size // 2), 2)
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        shape = rng.integers(0, 3)
-        if shape == 0:
-            draw.rectangle([x0, y0, x1, y1], fill=colour)
-        elif shape == 1:
-            draw.ellipse([x0, y0, x1, y1], outline=colour, width=2)
-        else:
-            draw.line([x0, y0, x1, y1], fill=colour, width=int(rng.integers(1, 4)))
-    draw.text((4, size // 2), "FSRCNN x", fill=(255, 255, 255))
-    # Photos are slightly soft: a camera's optics never give single-pixel steps.
-    return np.asarray(im.filter(ImageFilter.GaussianBlur(0.6)))
 
 
 @pytest.fixture(scope="session")

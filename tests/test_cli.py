@@ -4,9 +4,9 @@ import sys
 import pytest
 from PIL import Image
 
-from conftest import ROOT, synthetic_photo
 from fsrcnn import cli
 from fsrcnn.cli import main
+from helpers import ROOT, synthetic_photo
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def inputs(tmp_path):
 
 
 def test_upscale_writes_a_png_per_input_and_handles_folders(inputs, tmp_path, stand_in_weights, monkeypatch):
-    monkeypatch.setattr("fsrcnn.upscaler.WEIGHTS_DIR", stand_in_weights)
+    monkeypatch.setattr("fsrcnn.weights.WEIGHTS_DIR", stand_in_weights)
     single = tmp_path / "single.png"
     Image.fromarray(synthetic_photo(9, 3)).save(single)
     out = tmp_path / "out" / "nested"
@@ -32,7 +32,7 @@ def test_upscale_writes_a_png_per_input_and_handles_folders(inputs, tmp_path, st
 
 
 def test_upscale_reports_a_bad_file_goes_on_and_exits_non_zero(inputs, tmp_path, stand_in_weights, monkeypatch, capsys):
-    monkeypatch.setattr("fsrcnn.upscaler.WEIGHTS_DIR", stand_in_weights)
+    monkeypatch.setattr("fsrcnn.weights.WEIGHTS_DIR", stand_in_weights)
     (inputs / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
     out = tmp_path / "out"
     code = main(["upscale", str(inputs), "--scale", "2", "--output", str(out)])
@@ -44,7 +44,7 @@ def test_upscale_reports_a_bad_file_goes_on_and_exits_non_zero(inputs, tmp_path,
 def test_upscale_engines_write_the_same_pixels(inputs, tmp_path, stand_in_weights, monkeypatch, capsys):
     import numpy as np
 
-    monkeypatch.setattr("fsrcnn.upscaler.WEIGHTS_DIR", stand_in_weights)
+    monkeypatch.setattr("fsrcnn.weights.WEIGHTS_DIR", stand_in_weights)
     images = {}
     for engine in ("openvino", "xla"):
         assert main(["upscale", str(inputs / "a.jpg"), "--scale", "2", "--output", str(tmp_path / engine),
@@ -78,3 +78,22 @@ def test_cli_tile_default_matches_the_library():
     from fsrcnn.upscaler import DEFAULT_TILE
 
     assert cli.DEFAULT_TILE == DEFAULT_TILE
+
+
+def test_the_cpu_path_never_imports_tensorflow(stand_in_weights, tmp_path):
+    """`upscale --help` and an upscale on the CPU (OpenVINO) run without loading TensorFlow."""
+    Image.fromarray(synthetic_photo(20, 1)).save(tmp_path / "a.png")
+    code = (
+        "import sys; from fsrcnn.cli import main; "
+        "code = main(sys.argv[1:]); print('TF' if 'tensorflow' in sys.modules else 'no TF', code)"
+    )
+    args = ["upscale", str(tmp_path / "a.png"), "--scale", "2", "--output", str(tmp_path / "out"), "--device", "cpu",
+            "--engine", "openvino", "--weights-dir", str(stand_in_weights)]
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "no TF 0" and (tmp_path / "out" / "a.png").exists()
+    help_code = "import sys; from fsrcnn.cli import main\ntry: main(['upscale', '--help'])\nexcept SystemExit: pass\n" \
+                "print('TF' if 'tensorflow' in sys.modules else 'no TF')"
+    result = subprocess.run([sys.executable, "-c", help_code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.splitlines()[-1] == "no TF", result.stderr
+

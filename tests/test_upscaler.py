@@ -1,21 +1,16 @@
-import io
+"""The inference class: sizes, tiling, engine and device choice, models, images in and out."""
+import shutil
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
-from conftest import synthetic_photo
 from fsrcnn.images import open_image
-from fsrcnn.metrics import psnr_ssim_y
 from fsrcnn.imresize import degrade, modcrop
-from fsrcnn.upscaler import Upscaler, WeightsError, bicubic_array, luma_forward, save_png, upscale_image
-
-
-def as_file(im: Image.Image, fmt: str = "PNG", **kw) -> io.BytesIO:
-    buf = io.BytesIO()
-    im.save(buf, format=fmt, **kw)
-    buf.seek(0)
-    return buf
+from fsrcnn.metrics import psnr_ssim_y
+from fsrcnn.model import luma_forward
+from fsrcnn.upscaler import Upscaler, WeightsError, bicubic_array, upscale_image
+from helpers import as_file, synthetic_photo
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -26,9 +21,9 @@ def test_output_size_is_exactly_scale_times_input(stand_in_upscaler, scale, h, w
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
-def test_fast_tiled_path_equals_the_plain_model(stand_in_upscaler, scale):
+def test_fast_tiled_path_equals_the_plain_model(stand_in_upscaler, stand_in_models, scale):
     y = np.random.default_rng(scale).random((45, 71)).astype(np.float32)
-    reference = luma_forward(stand_in_upscaler.models[scale], y, scale)
+    reference = luma_forward(stand_in_models[scale], y, scale)
     np.testing.assert_allclose(stand_in_upscaler.upscale_luma(y, scale), reference, atol=1e-4)
 
 
@@ -48,26 +43,6 @@ def test_tiles_join_seamlessly_in_colour(stand_in_weights):
     assert np.abs(whole.astype(int) - tiled).max() <= 1  # equal up to a rounding tie
 
 
-@pytest.fixture(scope="module")
-def both_engines(stand_in_weights):
-    return [Upscaler(weights_dir=stand_in_weights, tile=24, engine=e) for e in ("openvino", "xla")]
-
-
-@pytest.mark.parametrize("scale", [2, 3, 4])
-@pytest.mark.parametrize("tta", [False, True])
-def test_openvino_and_xla_engines_compute_the_same_thing(both_engines, scale, tta):
-    rng = np.random.default_rng(scale)
-    y = rng.random((29, 40)).astype(np.float32)  # two tiles across, not square: both view shapes
-    ov_out, xla_out = (up.upscale_luma(y, scale, tta) for up in both_engines)
-    np.testing.assert_allclose(ov_out, xla_out, atol=1e-4)
-    shapes = [(29, 40, 4)] if tta else [(29, 40), (29, 40, 3), (29, 40, 4)]  # gray, RGB, RGBA
-    for shape in shapes:
-        img = rng.integers(0, 256, shape).astype(np.uint8)
-        ov_img, xla_img = (up.upscale_array(img, scale, tta) for up in both_engines)
-        assert ov_img.shape == xla_img.shape and ov_img.dtype == np.uint8
-        assert np.abs(ov_img.astype(int) - xla_img).max() <= 1  # a rounding tie at most
-
-
 def test_engine_choice(stand_in_weights, monkeypatch):
     from fsrcnn.upscaler import pick_engine
 
@@ -85,29 +60,6 @@ def test_engine_choice(stand_in_weights, monkeypatch):
 def test_bicubic_baseline_keeps_mode_and_size():
     assert bicubic_array(np.zeros((5, 7), np.uint8), 3).shape == (15, 21)
     assert bicubic_array(np.zeros((5, 7, 4), np.uint8), 2).shape == (10, 14, 4)
-
-
-def test_self_ensemble_commutes_with_flips_and_rotations(stand_in_upscaler):
-    y = np.random.default_rng(1).random((21, 34)).astype(np.float32)
-    out = stand_in_upscaler.upscale_luma(y, 2, tta=True)
-    np.testing.assert_allclose(stand_in_upscaler.upscale_luma(y[:, ::-1], 2, tta=True), out[:, ::-1], atol=1e-5)
-    np.testing.assert_allclose(stand_in_upscaler.upscale_luma(y.T, 2, tta=True), out.T, atol=1e-5)
-    np.testing.assert_allclose(stand_in_upscaler.upscale_luma(np.rot90(y), 2, tta=True), np.rot90(out), atol=1e-5)
-    # ... while a single pass of an untrained model does not.
-    single = stand_in_upscaler.upscale_luma(y, 2)
-    assert np.abs(stand_in_upscaler.upscale_luma(y[:, ::-1], 2)[:, ::-1] - single).max() > 1e-4
-
-
-def test_self_ensemble_is_the_mean_of_the_eight_undone_passes(stand_in_upscaler):
-    y = np.random.default_rng(3).random((19, 30)).astype(np.float32)  # not square: two view shapes
-    model = stand_in_upscaler.models[3]
-    views = []
-    for transpose in (False, True):
-        for k in range(4):
-            x = np.rot90(y.T if transpose else y, k)
-            out = np.rot90(luma_forward(model, np.ascontiguousarray(x), 3), -k)
-            views.append(out.T if transpose else out)
-    np.testing.assert_allclose(stand_in_upscaler.upscale_luma(y, 3, tta=True), np.mean(views, axis=0), atol=1e-4)
 
 
 def test_progress_reports_every_pass(stand_in_weights):
@@ -166,50 +118,11 @@ def test_exif_orientation_is_applied(stand_in_upscaler):
     assert upscale_image(stand_in_upscaler, loaded, 2).size == (48, 24)
 
 
-def test_icc_profile_is_carried_to_the_output(stand_in_upscaler, tmp_path):
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    loaded = open_image(as_file(Image.fromarray(synthetic_photo(16)), icc_profile=icc))
-    path = tmp_path / "out.png"
-    save_png(upscale_image(stand_in_upscaler, loaded, 3), path)
-    with Image.open(path) as saved:
-        assert saved.info.get("icc_profile") == icc and saved.format == "PNG"
-
-
 def test_bad_scale_and_device_are_refused(stand_in_upscaler, stand_in_weights):
     with pytest.raises(ValueError, match="scale"):
         stand_in_upscaler.upscale_array(np.zeros((4, 4, 3), np.uint8), 5)
     with pytest.raises(ValueError, match="device"):
         Upscaler([2], stand_in_weights, device="tpu")
-
-
-def test_missing_or_corrupt_weights_name_the_file(tmp_path):
-    with pytest.raises(WeightsError, match="fsrcnn_x2.keras is missing"):
-        Upscaler([2], tmp_path)
-    (tmp_path / "fsrcnn_x2.keras").write_bytes(b"garbage")
-    with pytest.raises(WeightsError, match="fsrcnn_x2.keras cannot be loaded"):
-        Upscaler([2], tmp_path)
-
-
-def test_shipped_weights_missing_says_how_to_restore_them(tmp_path, monkeypatch):
-    monkeypatch.setattr("fsrcnn.upscaler.WEIGHTS_DIR", tmp_path)
-    with pytest.raises(WeightsError, match=r"restore it with `git checkout -- weights/fsrcnn_x4.keras`"):
-        Upscaler([4])
-
-
-def test_weights_are_checked_against_recorded_checksums(stand_in_weights, tmp_path):
-    import hashlib
-    import shutil
-
-    shutil.copy(stand_in_weights / "fsrcnn_x3.keras", tmp_path / "fsrcnn_x3.keras")
-    good = hashlib.sha256((tmp_path / "fsrcnn_x3.keras").read_bytes()).hexdigest()
-    (tmp_path / "SHA256SUMS").write_text(f"{good} *fsrcnn_x3.keras\n")  # sha256sum -b format
-    assert Upscaler([3], tmp_path).scales == (3,)
-    (tmp_path / "SHA256SUMS").write_text(f"{good}  fsrcnn_x2.keras\n")
-    with pytest.raises(WeightsError, match="does not list fsrcnn_x3.keras"):
-        Upscaler([3], tmp_path)
-    (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  fsrcnn_x3.keras\n")
-    with pytest.raises(WeightsError, match="fsrcnn_x3.keras is damaged or was changed"):
-        Upscaler([3], tmp_path)
 
 
 def test_self_ensemble_is_not_worse_than_a_single_pass(shipped_upscaler):
@@ -218,3 +131,57 @@ def test_self_ensemble_is_not_worse_than_a_single_pass(shipped_upscaler):
     single = psnr_ssim_y(hr, shipped_upscaler.upscale_array(lr, 3), 3)[0]
     ensemble = psnr_ssim_y(hr, shipped_upscaler.upscale_array(lr, 3, tta=True), 3)[0]
     assert ensemble >= single - 0.01
+
+
+@pytest.fixture(scope="module")
+def with_photo(stand_in_weights, tmp_path_factory):
+    """A weights folder with clean x2, x3 and a photo x2 (another untrained model)."""
+    import keras
+
+    from fsrcnn.model import build_fsrcnn
+
+    folder = tmp_path_factory.mktemp("variants")
+    for s in (2, 3):
+        shutil.copy(stand_in_weights / f"fsrcnn_x{s}.keras", folder)
+    keras.utils.set_random_seed(7)
+    model = build_fsrcnn(2)
+    kernel, bias = model.get_layer("deconv").get_weights()
+    model.get_layer("deconv").set_weights([np.random.default_rng(7).normal(0, 0.02, kernel.shape), bias])
+    model.save(folder / "fsrcnn_photo_x2.keras")
+    return folder
+
+
+def test_a_file_of_another_scale_is_refused(stand_in_weights, tmp_path):
+    shutil.copy(stand_in_weights / "fsrcnn_x4.keras", tmp_path / "fsrcnn_x2.keras")
+    with pytest.raises(WeightsError, match="fsrcnn_x2.keras holds an x4 model"):
+        Upscaler([2], tmp_path)
+
+
+def test_models_load_when_their_files_exist(with_photo, stand_in_weights):
+    assert Upscaler([2, 3], stand_in_weights).variants == ("clean",)  # no photo files: clean only
+    up = Upscaler([2, 3], with_photo, tile=16)
+    assert up.variants == ("clean", "photo") and up.scales == (2, 3)
+    rgb = synthetic_photo(20)
+    clean, photo = up.upscale_array(rgb, 2), up.upscale_array(rgb, 2, model="photo")
+    assert clean.shape == photo.shape == (40, 40, 3) and np.abs(clean.astype(int) - photo).max() > 0
+    np.testing.assert_array_equal(clean, up.upscale_array(rgb, 2, model="clean"))
+    loaded = open_image(as_file(Image.fromarray(rgb)))
+    np.testing.assert_array_equal(np.asarray(upscale_image(up, loaded, 2, model="photo")), photo)
+
+
+def test_asking_for_a_model_that_is_not_loaded_is_a_clear_error(with_photo, stand_in_weights):
+    up = Upscaler([2, 3], with_photo, tile=16)
+    with pytest.raises(ValueError, match="photo model for x3 is not loaded.*fsrcnn_photo_x3.keras"):
+        up.upscale_array(np.zeros((4, 4, 3), np.uint8), 3, model="photo")
+    with pytest.raises(ValueError, match="photo model for x2 is not loaded"):
+        Upscaler([2], stand_in_weights).upscale_luma(np.zeros((4, 4), np.float32), 2, model="photo")
+    with pytest.raises(ValueError, match="unknown model"):
+        up.upscale_array(np.zeros((4, 4, 3), np.uint8), 2, model="anime")
+
+
+def test_models_can_be_given_in_memory(stand_in_models):
+    up = Upscaler(models={2: stand_in_models[2], ("photo", 2): stand_in_models[2]}, tile=16)
+    assert up.scales == (2,) and up.variants == ("clean", "photo")
+    y = np.random.default_rng(0).random((10, 12)).astype(np.float32)
+    np.testing.assert_array_equal(up.upscale_luma(y, 2), up.upscale_luma(y, 2, model="photo"))
+

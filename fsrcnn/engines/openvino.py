@@ -1,10 +1,9 @@
-"""The tile program of the inference module, compiled by OpenVINO for the CPU.
+"""The tile program compiled by OpenVINO: the default engine on the CPU.
 
-On the CPU, OpenVINO's convolution kernels run FSRCNN's small layers (one to 56 channels)
-about twice as fast as XLA's, so the CPU path builds the same program as `upscaler.py` does
-with TensorFlow: FSRCNN on luma (or its self-ensemble), MATLAB bicubic for the other planes,
-colour conversion and rounding, as one OpenVINO model with dynamic height and width. It takes
-the same weights (read from a `FastFSRCNN`) and gives the same numbers to float rounding.
+OpenVINO's CPU convolution kernels suit FSRCNN's small layers (one to 56 channels) better than
+XLA's (benchmarks/speed.py compares the two). The program is one OpenVINO model with dynamic
+height and width, built from the numpy weights (weights.read_weights), so this path never
+imports TensorFlow.
 """
 import queue
 
@@ -12,10 +11,10 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as op
 
-from .color import YCBCR_OFFSET, YCBCR_TO_RGB
-from .imresize import upscale_kernel
-from .model import FastFSRCNN
-from .upscaler import DIHEDRAL
+from ..ensemble import DIHEDRAL, GROUPS
+from ..imresize import upscale_kernel
+from ..weights import Weights
+from . import LUMA_RANGE, plan
 
 _LAST = np.iinfo(np.int64).min  # slice stop that runs a negative step to the start
 
@@ -63,15 +62,14 @@ def _rot90(x, k: int):
     return x
 
 
-def _network_phases(net: FastFSRCNN, x):
-    """FSRCNN on NCHW luma, the same layers as FastFSRCNN.forward, left as (n, r*r, h, w) phases:
-    channel py*r + px holds HR pixel (r*i + py, r*j + px) at LR position (i, j)."""
-    for kernel, bias, alpha in net.layers:
-        kernel = kernel.numpy()
-        x = _conv(x, kernel, bias.numpy(), kernel.shape[0] // 2, kernel.shape[0] // 2)
-        x = op.prelu(x, _const(alpha.numpy().reshape(-1, 1, 1)))
-    r = net.scale
-    return _conv(x, net.sub_kernel.numpy(), np.full(r * r, float(net.bias.numpy())), -net.low, net.high)
+def _network_phases(weights: Weights, x):
+    """FSRCNN on NCHW luma in its sub-pixel form (model.subpixel_kernel), left as (n, r*r, h, w)
+    phases: channel py*r + px holds HR pixel (r*i + py, r*j + px) at LR position (i, j)."""
+    for kernel, bias, alpha in weights.convs:
+        x = _conv(x, kernel, bias, kernel.shape[0] // 2, kernel.shape[0] // 2)
+        x = op.prelu(x, _const(alpha.reshape(-1, 1, 1)))
+    r, (low, high) = weights.scale, weights.taps
+    return _conv(x, weights.subpixel(), np.full(r * r, weights.deconv_bias), -low, high)
 
 
 def _to_phases(hr, r: int):
@@ -95,14 +93,13 @@ def _to_image(phases6):
     return op.reshape(x, op.concat([dims[0], *hr, dims[5]], 0), special_zero=False)
 
 
-def _self_ensemble(net: FastFSRCNN, x):
+def _self_ensemble(weights: Weights, x):
     """Mean over the 8 symmetries as an HR image (1, 1, r*h, r*w); views of one shape run as
-    one batch (see upscaler.self_ensemble)."""
-    r, total = net.scale, None
-    for parity in (0, 1):
-        group = [t for t in DIHEDRAL if (t[0] + t[1]) % 2 == parity]
+    one batch (ensemble.GROUPS)."""
+    r, total = weights.scale, None
+    for group in GROUPS:
         views = [_rot90(_swap_hw(x) if t[0] else x, t[1]) for t in group]
-        out = op.depth_to_space(_network_phases(net, op.concat(views, 0)), "blocks_first", r)
+        out = op.depth_to_space(_network_phases(weights, op.concat(views, 0)), "blocks_first", r)
         for i, (transpose, k) in enumerate(group):
             undone = _rot90(op.slice(out, np.array([i]), np.array([i + 1]), np.array([1]), np.array([0])), -k)
             undone = _swap_hw(undone) if transpose else undone
@@ -124,38 +121,48 @@ def _uint8(x):
     return op.convert(op.round(op.clamp(x, 0.0, 255.0), "half_away_from_zero"), "u8")
 
 
-class Program:
-    """One compiled tile program: (1, h, w, c) float32 NHWC block in, numpy result out.
+def _folded(p, r: int):
+    """color.display_map as gain, constant and mix per output channel o:
+    out[o] = gain[o] * y + const[o] + mix[o] . (other planes, enlarged), with y the network's
+    0..1 luma. Alpha is one more output channel that copies its plane."""
+    matrix, offset = p.colour
+    gain, const, mix = LUMA_RANGE * matrix[:, 0], -(matrix @ offset), matrix[:, 1:]
+    if p.alpha:
+        gain, const = np.r_[gain, 0.0], np.r_[const, 0.0]
+        mix = np.block([[mix, np.zeros((len(mix), 1))], [np.zeros((1, mix.shape[1])), np.ones((1, 1))]])
+    return gain, const, mix if mix.size else None
 
-    Same contract as the TensorFlow program of `Upscaler._build_program`: kind 'luma' returns
-    (scale*h, scale*w) floats, 'gray' (scale*h, scale*w) uint8, 'rgb'/'rgba' (.., 3 or 4) uint8.
+
+class Program:
+    """One tile program (see fsrcnn/engines/__init__.py): (1, h, w, c) float32 block in, numpy out.
+
     Blocks of `full_shape` (h, w), the full tiles that cover most of a large image, run a copy
-    compiled for that shape (3 to 10% faster than the dynamic one here); other blocks, at the image's
-    edges, run the dynamic one, so a new photo size never waits for a compilation.
+    compiled for that shape (a little faster than the dynamic one); other blocks, at the image's
+    edges, run the dynamic one, so a new photo size never waits for a compilation. `streams`:
+    tiles in flight. OpenVINO runs on the CPU only, so `device` must be the CPU.
     """
 
-    def __init__(self, net: FastFSRCNN, scale: int, tta: bool, kind: str, channels: int, streams: int = 2,
-                 full_shape: tuple[int, int] | None = None):
+    def __init__(self, weights: Weights, scale: int, tta: bool, kind: str, *, device: str = "/CPU:0",
+                 streams: int = 1, full_shape: tuple[int, int] | None = None):
+        if weights.scale != scale:
+            raise ValueError(f"weights for x{weights.scale}, program for x{scale}")
+        if "CPU" not in device.upper():
+            raise ValueError("the OpenVINO engine runs on the CPU only")
+        p, r = plan(kind), scale
+        channels = p.channels
         block = op.parameter(ov.PartialShape([1, -1, -1, channels]), ov.Type.f32, name="block")
         x = op.transpose(block, _const([0, 3, 1, 2], np.int64))
-        luma, r = _planes(x, 0, 1), scale
-        y = _to_phases(_self_ensemble(net, luma), r) if tta else _network_phases(net, luma)
+        luma = _planes(x, 0, 1)
+        y = _to_phases(_self_ensemble(weights, luma), r) if tta else _network_phases(weights, luma)
         y = _split_phases(y, r, 1)
         # Colour is done on the LR grid of phases, and the HR image is formed by one final
         # transpose: far cheaper than converting and rounding after depth_to_space.
-        if kind == "luma":
+        if p.colour is None:
             out = _to_image(y)
         else:
-            # Each output channel o is gain[o] * Y + mix[o] . (other planes, enlarged) + const[o],
-            # with Y = 255 * y: for RGB, M (YCbCr - offset) with Cb/Cr (and alpha) by bicubic,
-            # folded into one convolution of the LR planes; gray is color.y_to_gray.
-            m = YCBCR_TO_RGB
-            gain, const, mix = {
-                "gray": ([255.0 * 255.0 / 219.0], [-16.0 * 255.0 / 219.0], None),
-                "rgb": (255.0 * m[:, 0], -(m @ YCBCR_OFFSET), m[:, 1:]),
-                "rgba": (np.r_[255.0 * m[:, 0], 0.0], np.r_[-(m @ YCBCR_OFFSET), 0.0],
-                         np.block([[m[:, 1:], np.zeros((3, 1))], [np.zeros((1, 2)), np.ones((1, 1))]])),
-            }[kind]
+            # The colour map and the bicubic of the other planes fold into one convolution of
+            # the LR planes (_bicubic_phases), added to the scaled luma.
+            gain, const, mix = _folded(p, r)
             column = lambda v: _const(np.reshape(v, (1, -1, 1, 1, 1, 1)))  # noqa: E731
             out = op.add(op.multiply(y, column(gain)), column(const))
             if mix is not None:

@@ -1,0 +1,43 @@
+"""Helpers shared by the tests (import them from here, not from conftest)."""
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+WEIGHTS = ROOT / "weights"
+
+
+def synthetic_photo(size: int = 96, seed: int = 0) -> np.ndarray:
+    """A small RGB picture with what photos have: smooth shading, sharp edges, lines, fine texture."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    base = np.stack([120 + 80 * np.sin(3 * xx + c) * np.cos(2 * yy - c) for c in (0.0, 1.0, 2.0)], -1)
+    im = Image.fromarray(base.clip(0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(im)
+    for _ in range(12):
+        x0, y0 = rng.integers(0, size, 2)
+        x1, y1 = np.array([x0, y0]) + rng.integers(2, max(3, size // 2), 2)
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        shape = rng.integers(0, 3)
+        if shape == 0:
+            draw.rectangle([x0, y0, x1, y1], fill=colour)
+        elif shape == 1:
+            draw.ellipse([x0, y0, x1, y1], outline=colour, width=2)
+        else:
+            draw.line([x0, y0, x1, y1], fill=colour, width=int(rng.integers(1, 4)))
+    draw.text((4, size // 2), "FSRCNN x", fill=(255, 255, 255))
+    # Photos are slightly soft: a camera's optics never give single-pixel steps.
+    return np.asarray(im.filter(ImageFilter.GaussianBlur(0.6)))
+
+
+def as_file(im: Image.Image, fmt: str = "PNG", **kw) -> io.BytesIO:
+    """An image encoded in memory, as an upload or a file on disk would be."""
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kw)
+    buf.seek(0)
+    return buf
