@@ -33,7 +33,8 @@ _LUMA_TABLE = np.array([
 PHOTO_BELOW_QUALITY = 97
 # Lossless files: the block-edge ratio and noise sigma (0..255) from which an image counts as degraded,
 # set between what clean and degraded training and Photos24 images measure.
-BLOCKINESS_THRESHOLD = 1.25
+BLOCKINESS_THRESHOLD = 1.3
+MIN_SIDE = 96
 NOISE_THRESHOLD = 1.0  # in Cb/Cr of colour images
 GRAY_NOISE_THRESHOLD = 2.5  # in the luma of gray images, where texture and noise are harder to tell apart
 
@@ -67,20 +68,21 @@ def blockiness(y: np.ndarray) -> float:
     """How much stronger steps are on one column/row offset of an 8-pixel grid than on the others.
 
     About 1 for images that never were JPEGs; JPEG block edges make one offset (whichever,
-    after a crop) stand out, horizontally and vertically alike. Each line's step is the median
-    over the line, so that the few long straight edges of a picture do not count: block edges
-    run along every block.
+    after a crop) stand out, horizontally and vertically alike. Medians throughout (of each
+    line's steps, then of the lines at one offset), so that the few long straight edges of a
+    picture do not count: block edges run along every block. Images under MIN_SIDE pixels have
+    too few lines per offset to tell, and count as unblocked.
     """
     y = np.asarray(y, np.float64)
-    if min(y.shape) < 32:
+    if min(y.shape) < MIN_SIDE:
         return 1.0
     ratios = []
     for axis in (0, 1):
         steps = np.median(np.abs(np.diff(y, axis=axis)), axis=1 - axis)
-        by_offset = np.array([steps[o::8].mean() for o in range(8)])
+        by_offset = np.array([np.median(steps[o::8]) for o in range(8)])
         strongest = int(np.argmax(by_offset))
-        others = np.delete(by_offset, strongest).mean()
-        ratios.append((by_offset[strongest] / others) if others > 0 else 1.0)
+        others = np.median(np.delete(by_offset, strongest))
+        ratios.append((by_offset[strongest] + 0.1) / (others + 0.1))  # + 0.1: flat images have 0 steps
     return float(min(ratios))  # both directions must agree: a grid, not a striped pattern
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from conftest import synthetic_photo
+from helpers import synthetic_photo
 from fsrcnn.degradations import (Chain, apply_chain, apply_spec, degrade_hr, encode_spec, gaussian_blur,
                                  gaussian_noise, jpeg, jpeg_bytes, parse_spec, poisson_noise)
 

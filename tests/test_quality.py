@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import synthetic_photo
+from helpers import synthetic_photo
 from fsrcnn.degradations import apply_spec, jpeg_bytes
 from fsrcnn.imresize import degrade
 from fsrcnn.quality import (BLOCKINESS_THRESHOLD, NOISE_THRESHOLD, blockiness, choose, image_noise, jpeg_quality,

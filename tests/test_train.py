@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import synthetic_photo
+from helpers import synthetic_photo
 from fsrcnn.cli import main
 from fsrcnn.data import Pair, PatchSampler, load_pairs
 from fsrcnn.images import ImageError
