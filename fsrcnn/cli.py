@@ -4,6 +4,7 @@ import logging
 import os
 import sys
 
+from .files import DEFAULT_PNG_COMPRESSION
 from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
@@ -79,69 +80,19 @@ def _evaluate(args) -> int:
 def _upscale(args) -> int:
     from pathlib import Path
 
-    from tqdm import tqdm
+    from .files import find_inputs, upscale_files
+    from .upscaler import Upscaler
 
-    from .images import IMAGE_SUFFIXES, ImageError, open_image, save_png
-    from .upscaler import Upscaler, upscale_image
-
-    inputs, failures = [], 0
-    for item in map(Path, args.inputs):
-        if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                print(f"error: {item}: no images in this folder", file=sys.stderr)
-                failures += 1
-            inputs += found
-        else:
-            inputs.append(item)
+    inputs, errors = find_inputs(args.inputs)
+    for message in errors:
+        print(f"error: {message}", file=sys.stderr)
     upscaler = Upscaler([args.scale], weights_dir=args.weights_dir, device=args.device, tile=args.tile,
                         engine=args.engine)
-    out_dir = Path(args.output)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sources = {p.resolve() for p in inputs}
-    written_from = {}  # output file -> the input it was made from in this run
-    for path in tqdm(inputs, desc=f"x{args.scale} on {upscaler.device_name}", unit="image", disable=len(inputs) < 2):
-        target = out_dir / f"{path.stem}.png"
-        # Nothing is lost: never write over an input, nor over another input's result of this run.
-        if target.resolve() in sources:
-            tqdm.write(f"error: {path}: its result {target} would replace an input image: choose another --output",
-                       file=sys.stderr)
-            failures += 1
-            continue
-        if target in written_from:
-            tqdm.write(f"error: {path}: {target} was already written from {written_from[target]}: "
-                       f"rename one of them or upscale them to different folders", file=sys.stderr)
-            failures += 1
-            continue
-        try:
-            loaded = open_image(path)
-            for note in loaded.notes:
-                tqdm.write(f"note: {path}: {note}")
-            result = upscale_image(upscaler, loaded, args.scale, tta=args.tta)
-            _write_png(save_png, result, target)
-            written_from[target] = path
-        except (ImageError, ValueError) as e:
-            tqdm.write(f"error: {e}", file=sys.stderr)
-            failures += 1
-        except MemoryError:
-            tqdm.write(f"error: {path}: not enough memory to upscale it x{args.scale}", file=sys.stderr)
-            failures += 1
-        except OSError as e:  # the image was fine; writing its result was not (disk full, permissions)
-            tqdm.write(f"error: {path}: cannot write {target}: {e.strerror or e}", file=sys.stderr)
-            failures += 1
-    print(f"{len(written_from)} image(s) written to {out_dir} (x{args.scale} on {upscaler.device_name})"
+    done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression)
+    failures = len(errors) + done.failures
+    print(f"{len(done.written)} image(s) written to {Path(args.output)} (x{args.scale} on {upscaler.device_name})"
           + (f", {failures} failed" if failures else ""))
     return 1 if failures else 0
-
-
-def _write_png(save_png, image, target) -> None:
-    """Write through a temporary file: an interrupted run never leaves a half-written PNG behind."""
-    partial = target.with_name(f".{target.name}.part")
-    try:
-        save_png(image, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--tta", action="store_true", help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
     u.add_argument("--tile", type=int, help="tile side in input pixels (bounds memory; result is the same); "
                    f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['xla']} with XLA")
+    u.add_argument("--png-compression", type=int, choices=range(10), default=DEFAULT_PNG_COMPRESSION, metavar="{0..9}",
+                   help="zlib level of the PNGs: higher is smaller and slower; every level is lossless")
     u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
     u.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)

@@ -1,0 +1,186 @@
+"""The file-to-file job of `python -m fsrcnn upscale`: image files in, lossless PNGs out.
+
+The job is a small pipeline of three stages, each on its own thread: a reader opens and decodes
+the next image while the network upscales the current one and a writer encodes the previous
+result to PNG. Pillow's decoders, zlib and OpenVINO release the GIL, so the stages really run
+at once; bounded queues hold at most one image between two stages, so memory stays bounded
+whatever the number of files. Every message and every result goes through the writer in input
+order, so a run reads as if the files were done one after the other.
+
+Nothing is lost: a result never replaces an input, nor another input's result of the same run,
+and is written through a temporary file renamed into place, so an interrupted run leaves no
+half-written PNG behind.
+"""
+import os
+import queue
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .images import IMAGE_SUFFIXES, ImageError, Loaded, open_image, save_png
+from .upscaler import upscale_image
+
+# zlib level of the PNGs: 1 writes several times faster than Pillow's default of 6 for files about
+# a tenth larger (benchmarks/png.py measures every level); the pixels are the same at every level.
+DEFAULT_PNG_COMPRESSION = 1
+_DONE = object()  # end of a queue
+
+
+@dataclass
+class Job:
+    """One input and what became of it on its way through the pipeline."""
+
+    path: Path
+    target: Path
+    loaded: Loaded | None = None
+    result: object = None  # the upscaled PIL image
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    written: list[Path]
+    failures: int
+
+
+def find_inputs(items) -> tuple[list[Path], list[str]]:
+    """Files named directly, and the images directly inside named folders (sorted); errors for empty folders."""
+    inputs, errors = [], []
+    for item in map(Path, items):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                errors.append(f"{item}: no images in this folder")
+            inputs += found
+        else:
+            inputs.append(item)
+    return inputs, errors
+
+
+def write_png(image, target: Path, compression: int = DEFAULT_PNG_COMPRESSION) -> None:
+    """Lossless PNG (ICC profile kept) through a temporary file, renamed into place once complete."""
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        save_png(image, partial, compress_level=compression)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _put(q: queue.Queue, item, consumer_alive) -> None:
+    """q.put that gives up once nobody will take any more (the consumer has stopped)."""
+    while consumer_alive():
+        try:
+            return q.put(item, timeout=0.05)
+        except queue.Full:
+            pass
+
+
+def _get(q: queue.Queue, producer: threading.Thread):
+    """q.get that ends the stream when the producer is gone without saying so (it crashed)."""
+    while True:
+        try:
+            return q.get(timeout=0.05)
+        except queue.Empty:
+            if not producer.is_alive() and q.empty():
+                return _DONE
+
+
+def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: bool = False,
+                  png_compression: int = DEFAULT_PNG_COMPRESSION, out=None, err=None) -> Summary:
+    """Upscale every input to out_dir/<stem>.png; report each problem, skip that file and go on.
+
+    Messages go to `out` (notes) and `err` (errors and the progress bar), default stdout and stderr.
+    """
+    from tqdm import tqdm
+
+    out, err = out or sys.stdout, err or sys.stderr
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [Job(path, out_dir / f"{path.stem}.png") for path in inputs]
+    read, upscaled = queue.Queue(maxsize=1), queue.Queue(maxsize=1)
+    stop = threading.Event()  # the run was cut short (Ctrl-C, a bug): every stage ends soon after
+    summary, crashed = Summary([], 0), []
+    bar = tqdm(total=len(jobs), desc=f"x{scale} on {upscaler.device_name}", unit="image", disable=len(jobs) < 2,
+               file=err)
+
+    def reader():
+        sources = {p.resolve() for p in inputs}
+        try:
+            for job in jobs:
+                if stop.is_set():
+                    break
+                if job.target.resolve() in sources:  # checked before reading: that input is never touched
+                    job.error = (f"{job.path}: its result {job.target} would replace an input image: "
+                                 f"choose another --output")
+                else:
+                    try:
+                        job.loaded = open_image(job.path)
+                        job.notes = job.loaded.notes
+                    except ImageError as e:
+                        job.error = str(e)
+                    except MemoryError:
+                        job.error = f"{job.path}: not enough memory to read it"
+                _put(read, job, lambda: not stop.is_set())
+            _put(read, _DONE, lambda: not stop.is_set())
+        except BaseException as e:  # noqa: BLE001  (a bug, not a bad file: the caller re-raises it)
+            crashed.append(e)
+            stop.set()
+
+    def writer():
+        written_from = {}  # output file -> the input it was made from in this run
+        try:
+            while (job := upscaled.get()) is not _DONE:  # what was upscaled is written, even in a stopped run
+                for note in job.notes:
+                    bar.write(f"note: {job.path}: {note}", file=out)
+                if job.error is None and job.target in written_from:
+                    job.error = (f"{job.path}: {job.target} was already written from {written_from[job.target]}: "
+                                 f"rename one of them or upscale them to different folders")
+                elif job.error is None:
+                    try:
+                        write_png(job.result, job.target, png_compression)
+                        written_from[job.target] = job.path
+                        summary.written.append(job.target)
+                    except MemoryError:
+                        job.error = f"{job.path}: not enough memory to write {job.target}"
+                    except OSError as e:  # the image was fine; writing its result was not (disk full, permissions)
+                        job.error = f"{job.path}: cannot write {job.target}: {e.strerror or e}"
+                job.result = None  # free it now
+                if job.error is not None:
+                    bar.write(f"error: {job.error}", file=err)
+                    summary.failures += 1
+                bar.update()
+        except BaseException as e:  # noqa: BLE001  (re-raised by the caller)
+            crashed.append(e)
+            stop.set()
+
+    reading = threading.Thread(target=reader, name="fsrcnn-reader")
+    writing = threading.Thread(target=writer, name="fsrcnn-writer")
+    reading.start()
+    writing.start()
+    try:
+        while (job := _get(read, reading)) is not _DONE and not stop.is_set():
+            if job.error is None:
+                try:
+                    job.result = upscale_image(upscaler, job.loaded, scale, tta)
+                except ImageError as e:
+                    job.error = str(e)
+                except ValueError as e:
+                    job.error = f"{job.path}: {e}"
+                except MemoryError:
+                    job.error = f"{job.path}: not enough memory to upscale it x{scale}"
+            job.loaded = None  # the input is not needed any more
+            _put(upscaled, job, writing.is_alive)
+    except BaseException:  # Ctrl-C or a bug here: stop the other stages before leaving
+        stop.set()
+        raise
+    finally:
+        _put(upscaled, _DONE, writing.is_alive)
+        reading.join()
+        writing.join()
+        bar.close()
+    if crashed:
+        raise crashed[0]
+    return summary
