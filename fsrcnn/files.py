@@ -18,6 +18,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 from .images import IMAGE_SUFFIXES, ImageError, Loaded, open_image, save_png
 from .upscaler import upscale_image
 
@@ -94,8 +96,6 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: 
 
     Messages go to `out` (notes) and `err` (errors and the progress bar), default stdout and stderr.
     """
-    from tqdm import tqdm
-
     out, err = out or sys.stdout, err or sys.stderr
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from conftest import synthetic_photo
+from helpers import synthetic_photo
 from fsrcnn import files
 from fsrcnn.cli import main
 from fsrcnn.files import find_inputs, upscale_files
