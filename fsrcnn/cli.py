@@ -88,7 +88,10 @@ def _upscale(args) -> int:
         print(f"error: {message}", file=sys.stderr)
     upscaler = Upscaler([args.scale], weights_dir=args.weights_dir, device=args.device, tile=args.tile,
                         engine=args.engine)
-    done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression)
+    if args.model == "photo" and "photo" not in upscaler.variants:
+        raise ValueError("--model photo: the photo weights are not installed (see weights/README.md)")
+    done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression,
+                         model=args.model)
     failures = len(errors) + done.failures
     print(f"{len(done.written)} image(s) written to {Path(args.output)} (x{args.scale} on {upscaler.device_name})"
           + (f", {failures} failed" if failures else ""))
@@ -144,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--scale", type=int, choices=(2, 3, 4), required=True, help="upscaling factor")
     u.add_argument("--output", required=True, metavar="DIR", help="output folder (created if missing)")
     u.add_argument("--tta", action="store_true", help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
+    u.add_argument("--model", choices=("auto", "clean", "photo"), default="auto",
+                   help="weights: clean (for clean images), photo (for JPEGs and noisy photos), or auto: per file, "
+                   "from its JPEG quality or the block edges and noise it shows")
     u.add_argument("--tile", type=int, help="tile side in input pixels (bounds memory; result is the same); "
                    f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['xla']} with XLA")
     u.add_argument("--png-compression", type=int, choices=range(10), default=DEFAULT_PNG_COMPRESSION, metavar="{0..9}",

@@ -21,6 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .images import IMAGE_SUFFIXES, ImageError, Loaded, open_image, save_png
+from .quality import AUTO, CLEAN, choose
 from .upscaler import upscale_image
 
 # zlib level of the PNGs: 1 writes several times faster than Pillow's default of 6 for files about
@@ -37,6 +38,7 @@ class Job:
     target: Path
     loaded: Loaded | None = None
     result: object = None  # the upscaled PIL image
+    model: str = CLEAN  # the weights it gets
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -59,6 +61,17 @@ def find_inputs(items) -> tuple[list[Path], list[str]]:
         else:
             inputs.append(item)
     return inputs, errors
+
+
+def pick_model(upscaler, source, loaded: Loaded, requested: str = AUTO) -> tuple[str, str]:
+    """The weights for one image and the reason, falling back to clean when the photo weights
+    are not installed (asking for them explicitly is an error)."""
+    choice = choose(source, loaded.image, requested)
+    if choice.model not in upscaler.variants:
+        if requested != AUTO:
+            raise ValueError(f"the {choice.model} weights are not installed (see weights/README.md)")
+        return CLEAN, f"{choice.reason.rsplit(':', 1)[0]}, but the photo weights are not installed: clean model"
+    return choice.model, choice.reason
 
 
 def write_png(image, target: Path, compression: int = DEFAULT_PNG_COMPRESSION) -> None:
@@ -91,8 +104,11 @@ def _get(q: queue.Queue, producer: threading.Thread):
 
 
 def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: bool = False,
-                  png_compression: int = DEFAULT_PNG_COMPRESSION, out=None, err=None) -> Summary:
+                  png_compression: int = DEFAULT_PNG_COMPRESSION, out=None, err=None, model: str = AUTO) -> Summary:
     """Upscale every input to out_dir/<stem>.png; report each problem, skip that file and go on.
+
+    `model`: "clean", "photo", or "auto" to choose per file from its evidence (quality.choose);
+    each file's note says which weights ran and why.
 
     Messages go to `out` (notes) and `err` (errors and the progress bar), default stdout and stderr.
     """
@@ -118,7 +134,9 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: 
                 else:
                     try:
                         job.loaded = open_image(job.path)
-                        job.notes = job.loaded.notes
+                        job.notes = list(job.loaded.notes)
+                        job.model, reason = pick_model(upscaler, job.path, job.loaded, model)
+                        job.notes.append(reason)
                     except ImageError as e:
                         job.error = str(e)
                     except MemoryError:
@@ -164,7 +182,7 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: 
         while (job := _get(read, reading)) is not _DONE and not stop.is_set():
             if job.error is None:
                 try:
-                    job.result = upscale_image(upscaler, job.loaded, scale, tta)
+                    job.result = upscale_image(upscaler, job.loaded, scale, tta, model=job.model)
                 except ImageError as e:
                     job.error = str(e)
                 except ValueError as e:

@@ -115,7 +115,8 @@ def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO) -> C
     """The weights to use for one image, and why.
 
     `source`: the file (path or file object) as uploaded, read only for its header; `pixels`:
-    its decoded uint8 image (gray or RGB/RGBA), needed for lossless files.
+    its decoded image (a uint8 array, gray or RGB/RGBA, or a PIL image), looked at only for
+    lossless files, and then only at its central SAMPLE_SIDE crop.
     """
     requested = (requested or AUTO).strip().lower()
     if requested not in MODELS:
@@ -128,7 +129,7 @@ def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO) -> C
         return Choice(model, f"JPEG quality ≈ {quality}: {model} model")
     if pixels is None:
         return Choice(CLEAN, "not a JPEG: clean model")
-    pixels = _centre(np.asarray(pixels), SAMPLE_SIDE)
+    pixels = _centre(pixels, SAMPLE_SIDE)
     blocks, noise = blockiness(_luma(pixels)), image_noise(pixels)
     if blocks >= BLOCKINESS_THRESHOLD:
         return Choice(PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f}): photo model")
@@ -152,11 +153,20 @@ def _file_quality(source) -> int | None:
             source.seek(0)
 
 
-def _centre(pixels: np.ndarray, side: int) -> np.ndarray:
-    """The central side x side crop: the statistics of a large photo, at a bounded cost."""
+def _centre(pixels, side: int) -> np.ndarray:
+    """The central side x side crop as gray (H, W) or RGB (H, W, 3): a large photo's statistics at a
+    bounded cost. Alpha is left out; gray + alpha counts as gray."""
+    if isinstance(pixels, Image.Image):
+        w, h = pixels.size
+        x, y = max(0, (w - side) // 2), max(0, (h - side) // 2)
+        pixels = pixels.crop((x, y, min(w, x + side), min(h, y + side)))
+    pixels = np.asarray(pixels)
     h, w = pixels.shape[:2]
     y, x = max(0, (h - side) // 2), max(0, (w - side) // 2)
-    return pixels[y : y + side, x : x + side]
+    pixels = pixels[y : y + side, x : x + side]
+    if pixels.ndim == 3:
+        pixels = pixels[..., 0] if pixels.shape[2] < 3 else pixels[..., :3]
+    return pixels
 
 
 def _luma(pixels: np.ndarray) -> np.ndarray:

@@ -41,3 +41,22 @@ def as_file(im: Image.Image, fmt: str = "PNG", **kw) -> io.BytesIO:
     im.save(buf, format=fmt, **kw)
     buf.seek(0)
     return buf
+
+
+def make_two_model_weights(folder: Path, scales=(2, 3, 4)) -> Path:
+    """Untrained stand-ins for both weight variants, clean and photo, that give different pixels."""
+    import keras
+
+    from fsrcnn.model import build_fsrcnn
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for variant, seed in (("", 0), ("photo_", 1)):
+        keras.utils.set_random_seed(seed)
+        for scale in scales:
+            model = build_fsrcnn(scale)
+            kernel, bias = model.get_layer("deconv").get_weights()
+            noise = np.random.default_rng(10 * seed + scale).normal(0, 0.02, kernel.shape)
+            model.get_layer("deconv").set_weights([noise, bias])
+            model.save(folder / f"fsrcnn_{variant}x{scale}.keras")
+    return folder

@@ -97,3 +97,40 @@ def test_the_cpu_path_never_imports_tensorflow(stand_in_weights, tmp_path):
     result = subprocess.run([sys.executable, "-c", help_code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.splitlines()[-1] == "no TF", result.stderr
 
+
+
+def test_upscale_chooses_the_photo_model_for_a_q50_jpeg_and_says_why(tmp_path, capsys):
+    import numpy as np
+
+    from fsrcnn.upscaler import Upscaler
+    from helpers import make_two_model_weights
+
+    weights = make_two_model_weights(tmp_path / "weights")
+    photo = synthetic_photo(64, 4)
+    Image.fromarray(photo).save(tmp_path / "web.jpg", quality=50)
+    Image.fromarray(photo).save(tmp_path / "clean.png")
+    out = tmp_path / "out"
+    assert main(["upscale", str(tmp_path / "web.jpg"), str(tmp_path / "clean.png"), "--scale", "2",
+                 "--output", str(out), "--weights-dir", str(weights)]) == 0
+    notes = capsys.readouterr().out
+    assert "web.jpg: JPEG quality ≈ 50: photo model" in notes and "clean.png: lossless file" in notes
+    upscaler = Upscaler((2,), weights_dir=weights)
+    for name, source, model in (("web", "web.jpg", "photo"), ("clean", "clean.png", "clean")):
+        from fsrcnn.images import open_image
+
+        expected = upscaler.upscale_array(np.asarray(open_image(tmp_path / source).image), 2, model=model)
+        np.testing.assert_array_equal(np.asarray(Image.open(out / f"{name}.png")), expected)
+    # Asked for, a model is used whatever the evidence; missing photo weights are said plainly.
+    assert main(["upscale", str(tmp_path / "web.jpg"), "--scale", "2", "--output", str(tmp_path / "o2"),
+                 "--weights-dir", str(weights), "--model", "clean"]) == 0
+    assert "clean model, as asked" in capsys.readouterr().out
+    clean_only = tmp_path / "clean-only"
+    clean_only.mkdir()
+    import shutil
+
+    shutil.copy(weights / "fsrcnn_x2.keras", clean_only)
+    assert main(["upscale", str(tmp_path / "web.jpg"), "--scale", "2", "--output", str(tmp_path / "o3"),
+                 "--weights-dir", str(clean_only)]) == 0
+    assert "photo weights are not installed: clean model" in capsys.readouterr().out
+    assert main(["upscale", str(tmp_path / "web.jpg"), "--scale", "2", "--output", str(tmp_path / "o4"),
+                 "--weights-dir", str(clean_only), "--model", "photo"]) == 2

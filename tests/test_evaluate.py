@@ -1,10 +1,8 @@
-import shutil
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import synthetic_photo
+from helpers import make_two_model_weights, synthetic_photo
 from fsrcnn.cli import main
 
 
@@ -17,21 +15,8 @@ def photos(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def two_models(stand_in_weights, tmp_path_factory):
-    """Stand-in clean weights and, as the photo weights, other stand-ins (so the two differ)."""
-    import keras
-
-    from fsrcnn.model import build_fsrcnn
-
-    folder = tmp_path_factory.mktemp("two-models")
-    keras.utils.set_random_seed(1)
-    for scale in (2, 3, 4):
-        shutil.copy(stand_in_weights / f"fsrcnn_x{scale}.keras", folder)
-        model = build_fsrcnn(scale)
-        kernel, bias = model.get_layer("deconv").get_weights()
-        model.get_layer("deconv").set_weights([np.random.default_rng(10 + scale).normal(0, 0.02, kernel.shape), bias])
-        model.save(folder / f"fsrcnn_photo_x{scale}.keras")
-    return folder
+def two_models(tmp_path_factory):
+    return make_two_model_weights(tmp_path_factory.mktemp("two-models"), scales=(2,))
 
 
 @pytest.fixture(scope="module")

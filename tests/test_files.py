@@ -147,10 +147,10 @@ def test_a_result_that_cannot_be_written_is_reported_and_leaves_no_partial_file(
 
 
 def test_not_enough_memory_is_reported_and_the_run_goes_on(photos, tmp_path, stand_in_upscaler, monkeypatch):
-    def upscale(upscaler, loaded, scale, tta=False):
+    def upscale(upscaler, loaded, scale, tta=False, **kw):
         if loaded.image.mode == "L":
             raise MemoryError
-        return upscale_image(upscaler, loaded, scale, tta)
+        return upscale_image(upscaler, loaded, scale, tta, **kw)
 
     monkeypatch.setattr(files, "upscale_image", upscale)
     inputs, _ = find_inputs([photos])
@@ -170,10 +170,10 @@ def test_the_reader_never_runs_far_ahead(photos, tmp_path, stand_in_upscaler, mo
         opened.append(path)
         return real_open(path)
 
-    def slow_upscale(upscaler, loaded, scale, tta=False):
+    def slow_upscale(upscaler, loaded, scale, tta=False, **kw):
         time.sleep(0.05)  # time for an unbounded reader to read everything
         ahead.append(len(opened) - len(ahead) - 1)
-        return upscale_image(upscaler, loaded, scale, tta)
+        return upscale_image(upscaler, loaded, scale, tta, **kw)
 
     monkeypatch.setattr(files, "open_image", counting_open)
     monkeypatch.setattr(files, "upscale_image", slow_upscale)
@@ -188,11 +188,11 @@ def test_a_crash_or_ctrl_c_stops_every_stage_and_leaves_no_partial_file(error, p
                                                                          monkeypatch):
     calls = []
 
-    def failing_upscale(upscaler, loaded, scale, tta=False):
+    def failing_upscale(upscaler, loaded, scale, tta=False, **kw):
         calls.append(loaded)
         if len(calls) == 2:
             raise error
-        return upscale_image(upscaler, loaded, scale, tta)
+        return upscale_image(upscaler, loaded, scale, tta, **kw)
 
     monkeypatch.setattr(files, "upscale_image", failing_upscale)
     threads = threading.active_count()
