@@ -22,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import gradio as gr  # noqa: E402
 
 from fsrcnn import demo as logic  # noqa: E402
+from fsrcnn.engines import ENGINE_HELP, ENGINES  # noqa: E402
 from fsrcnn.images import ImageError  # noqa: E402
 from fsrcnn.upscaler import SCALES, Upscaler, WeightsError  # noqa: E402
 
@@ -44,6 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link (sends traffic through Gradio's servers)")
     p.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     p.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
+    p.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
     p.add_argument("--max-pixels", type=int, default=logic.DEFAULT_MAX_PIXELS, help="largest input image, in pixels")
     p.add_argument("--concurrency", type=int, default=1, help="requests processed at once (the rest wait in the queue)")
     return p.parse_args(argv)
@@ -157,7 +159,7 @@ def build_ui(demo: logic.Demo) -> gr.Blocks:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        upscaler = Upscaler(SCALES, weights_dir=args.weights_dir, device=args.device)
+        upscaler = Upscaler(SCALES, weights_dir=args.weights_dir, device=args.device, engine=args.engine)
     except (WeightsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -4,12 +4,12 @@ import logging
 import os
 import sys
 
+from .engines import ENGINE_HELP
 from .files import DEFAULT_PNG_COMPRESSION
 from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
 
-ENGINE_HELP = "what runs the network (same result); default: OpenVINO on the CPU when installed, else XLA"
 
 
 def _train(args) -> int:
@@ -146,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("inputs", nargs="+", metavar="INPUT", help="image file or folder of images")
     u.add_argument("--scale", type=int, choices=(2, 3, 4), required=True, help="upscaling factor")
     u.add_argument("--output", required=True, metavar="DIR", help="output folder (created if missing)")
-    u.add_argument("--tta", action="store_true", help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
+    u.add_argument("--tta", action="store_true",
+                   help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
     u.add_argument("--model", choices=("auto", "clean", "photo"), default="auto",
                    help="weights: clean (for clean images), photo (for JPEGs and noisy photos), or auto: per file, "
                    "from its JPEG quality or the block edges and noise it shows")

@@ -5,10 +5,10 @@ EXIF orientation applied, palette images to RGB (RGBA when they have transparenc
 other colour spaces to RGB, 16-bit and 32-bit gray to 8-bit gray, animations to their first frame.
 """
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
@@ -186,7 +186,7 @@ def _reading(source, max_pixels: int | None, name: str | None = None) -> Iterato
         raise ImageError(f"{name}: no such file") from e
     except IsADirectoryError as e:
         raise ImageError(f"{name}: a folder, not an image file") from e
-    except Exception as e:  # Pillow's decoders raise many types on malformed data (OSError, SyntaxError, struct.error, ...)
+    except Exception as e:  # Pillow's decoders raise many types on malformed data (OSError, SyntaxError, ...)
         raise ImageError(f"{name}: damaged or truncated image ({str(e) or type(e).__name__})") from e
 
 

@@ -9,8 +9,8 @@ kernel is stretched by 1/f (antialiasing); output pixel x samples input position
 u = x / f + 0.5 * (1 - 1 / f) (1-based); out-of-range taps mirror (symmetric padding);
 height is resized before width when both factors are equal.
 """
-from functools import lru_cache
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -61,7 +61,8 @@ def imresize(img: np.ndarray, scale: float | None = None, output_shape: tuple[in
     """Resize an (H, W) or (H, W, C) image like MATLAB's `imresize(img, scale, 'bicubic')`.
 
     Give `scale` (output size is ceil(scale * input), as MATLAB), `output_shape` (H, W), or
-    both (the exact factor for a size that floating point would round up). Returns float32 without rounding; use `color.to_uint8` to get MATLAB's uint8 result.
+    both (the exact factor for a size that floating point would round up). Returns float32 without
+    rounding; use `color.to_uint8` to get MATLAB's uint8 result.
     """
     img = np.asarray(img, dtype=np.float32)
     h, w = img.shape[:2]
@@ -104,7 +105,7 @@ def upscale_plane(plane: np.ndarray, scale: int) -> np.ndarray:
 
     Pillow's bicubic uses MATLAB's kernel (a = -0.5) and pixel-centre alignment but clamps the
     kernel at the borders instead of mirroring. Mirror-padding by the kernel's reach (2 pixels)
-    first and cropping after gives MATLAB's border too, at C speed (about 6x numpy).
+    first and cropping after gives MATLAB's border too, at C speed.
     """
     from PIL import Image
 
@@ -130,7 +131,7 @@ def upscale_kernel(scale: int) -> tuple[np.ndarray, int]:
     taps = {}
     for p in range(scale):
         row = centre * scale + p
-        for w, i in zip(weights[row], indices[row]):
+        for w, i in zip(weights[row], indices[row], strict=True):
             if w != 0:
                 taps[(p, int(i) - centre)] = float(w)
     reach = max(abs(o) for _, o in taps)

@@ -9,7 +9,6 @@ import tensorflow as tf
 
 from .color import gray_to_y, rgb_to_y
 
-
 SSIM_WINDOW = 11
 
 

@@ -60,6 +60,10 @@ def _restore_hint(path: Path) -> str:
     return restore + " or train it again (weights/README.md gives the command)"
 
 
+def _unloadable(path: Path, e: Exception) -> WeightsError:
+    return WeightsError(f"weight file {path} cannot be loaded ({type(e).__name__}: {e}): {_restore_hint(path)}")
+
+
 def check_file(path: str | Path) -> Path:
     """The path, once it exists and matches the SHA256SUMS file beside it (if there is one)."""
     path = Path(path)
@@ -85,7 +89,7 @@ def load_model(path: str | Path) -> keras.Model:
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as e:  # Keras raises many types for a damaged archive
-        raise WeightsError(f"weight file {path} cannot be loaded ({type(e).__name__}: {e}): {_restore_hint(path)}") from e
+        raise _unloadable(path, e) from e
 
 
 @dataclass(frozen=True)
@@ -173,4 +177,4 @@ def read_weights(path: str | Path) -> Weights:
                 layers.append((name, layer["config"], variables))
         return Weights.from_layers(layers)
     except Exception as e:  # zipfile, json, h5py and a wrong layout all raise their own types
-        raise WeightsError(f"weight file {path} cannot be loaded ({type(e).__name__}: {e}): {_restore_hint(path)}") from e
+        raise _unloadable(path, e) from e

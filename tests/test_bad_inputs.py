@@ -11,9 +11,9 @@ import re
 import shutil
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -72,7 +72,8 @@ def jpeg_with_broken_frame_header() -> bytes:
 
 def animation(fmt: str) -> bytes:
     frames = [Image.new("RGB", (12, 10), c) for c in ("red", "lime", "blue")]
-    return encoded(frames[0], fmt, save_all=True, append_images=frames[1:], **({"lossless": True} if fmt == "WEBP" else {}))
+    lossless = {"lossless": True} if fmt == "WEBP" else {}
+    return encoded(frames[0], fmt, save_all=True, append_images=frames[1:], **lossless)
 
 
 def palette_with_transparency() -> bytes:
@@ -161,9 +162,11 @@ CASES = [
          Refused(r"damaged or truncated image \(image file is truncated"),
          Refused(r"damaged or truncated image \(image file is truncated")),
     Case("broken-png-header", "header.png", lambda: broken(encoded(photo(), "PNG"), 16, b"\xff\xff\xff\xff"),
-         Refused("damaged PNG file: its header cannot be read"), Refused("damaged PNG file: its header cannot be read")),
+         Refused("damaged PNG file: its header cannot be read"),
+         Refused("damaged PNG file: its header cannot be read")),
     Case("broken-jpeg-header", "header.jpg", jpeg_with_broken_frame_header,
-         Refused("damaged JPEG file: its header cannot be read"), Refused("damaged JPEG file: its header cannot be read")),
+         Refused("damaged JPEG file: its header cannot be read"),
+         Refused("damaged JPEG file: its header cannot be read")),
     Case("heic", "IMG_0001.HEIC", lambda: b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(64),
          Refused("HEIC/HEIF photos cannot be read here: convert it to JPEG or PNG first"),
          Refused("HEIC/HEIF photos cannot be read here: convert it to JPEG or PNG first")),
@@ -435,8 +438,7 @@ def test_upload_over_20_mb_is_refused_at_once(live_app, tmp_path):
 
 @pytest.mark.parametrize("case_id,error", [("decompression-bomb", "ValidationError"), ("truncated-png", "AppError")])
 def test_live_app(case_id, error, live_app, tmp_path):
-    from gradio_client import Client, handle_file
-    from gradio_client import exceptions
+    from gradio_client import Client, exceptions, handle_file
 
     case = next(c for c in CASES if c.id == case_id)
     client = Client(live_app, verbose=False, download_files=str(tmp_path / "downloads"))

@@ -56,7 +56,8 @@ def test_upscale_engines_write_the_same_pixels(inputs, tmp_path, stand_in_weight
 
 
 def test_evaluate_prints_a_table_with_the_gain(inputs, stand_in_weights, capsys):
-    assert main(["evaluate", "--data", str(inputs), "--scale", "2", "--tta", "--weights-dir", str(stand_in_weights)]) == 0
+    args = ["evaluate", "--data", str(inputs), "--scale", "2", "--tta", "--weights-dir", str(stand_in_weights)]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "| bicubic |" in out and "| FSRCNN |" in out and "| FSRCNN + self-ensemble |" in out
     assert "in x2 (2 images" in out

@@ -9,7 +9,7 @@ def test_the_eight_transforms_are_distinct_and_undone():
     x = np.arange(15).reshape(3, 5)
     views = [ensemble.forward(x, t) for t in ensemble.DIHEDRAL]
     assert len({v.tobytes() + bytes(v.shape) for v in views}) == 8
-    assert all(np.array_equal(ensemble.inverse(v, t), x) for v, t in zip(views, ensemble.DIHEDRAL))
+    assert all(np.array_equal(ensemble.inverse(v, t), x) for v, t in zip(views, ensemble.DIHEDRAL, strict=True))
     for parity, group in enumerate(ensemble.GROUPS):  # one batch per view shape
         assert {ensemble.forward(x, t).shape for t in group} == {(3, 5) if parity == 0 else (5, 3)}
     assert sorted(sum(ensemble.GROUPS, [])) == sorted(ensemble.DIHEDRAL)

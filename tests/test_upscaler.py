@@ -68,7 +68,7 @@ def test_progress_reports_every_pass(stand_in_weights):
     up.upscale_luma(np.zeros((25, 12), np.float32), 2, tta=True, progress=lambda d, t: calls.append((d, t)))
     total = up.passes((25, 12), tta=True)
     assert total == 6 * 8 and calls[-1] == (total, total)
-    assert all(a[0] < b[0] for a, b in zip(calls, calls[1:]))
+    assert all(a[0] < b[0] for a, b in zip(calls, calls[1:], strict=False))
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ def test_progress_reports_every_pass(stand_in_weights):
         (lambda a: Image.fromarray(a).convert("LA"), "LA"),
         (lambda a: Image.fromarray(a).convert("P"), "RGB"),
         (lambda a: Image.fromarray(a).convert("CMYK"), "RGB"),
-        (lambda a: Image.fromarray((a[..., 0].astype(np.uint16) * 257)).convert("I;16"), "L"),
+        (lambda a: Image.fromarray(a[..., 0].astype(np.uint16) * 257).convert("I;16"), "L"),
         (lambda a: Image.fromarray(a).convert("1"), "L"),
     ],
     ids=["RGB", "L", "RGBA", "LA", "P", "CMYK", "I;16", "1"],

@@ -27,7 +27,7 @@ def test_fsrcnn_beats_bicubic_on_a_synthetic_photo(shipped_upscaler, scale):
 def _same(a: Weights, b: Weights) -> bool:
     arrays = lambda w: [x for conv in w.convs for x in conv] + [w.deconv_kernel]  # noqa: E731
     return (a.scale, a.m, a.deconv_bias) == (b.scale, b.m, b.deconv_bias) and all(
-        x.shape == y.shape and np.array_equal(x, y) for x, y in zip(arrays(a), arrays(b)))
+        x.shape == y.shape and np.array_equal(x, y) for x, y in zip(arrays(a), arrays(b), strict=True))
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -88,9 +88,10 @@ def test_weights_are_checked_against_recorded_checksums(stand_in_weights, tmp_pa
     (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  fsrcnn_x3.keras\n")
     with pytest.raises(WeightsError, match="fsrcnn_x3.keras is damaged or was changed"):
         Upscaler([3], tmp_path)
-        
-        
+
+
 def test_shipped_checksums_list_every_shipped_file():
-    listed = {line.split()[1].lstrip("*"): line.split()[0] for line in (WEIGHTS / "SHA256SUMS").read_text().splitlines()}
+    lines = (WEIGHTS / "SHA256SUMS").read_text().splitlines()
+    listed = {line.split()[1].lstrip("*"): line.split()[0] for line in lines}
     for path in WEIGHTS.glob("*.keras"):
         assert listed.get(path.name) == hashlib.sha256(path.read_bytes()).hexdigest(), path.name

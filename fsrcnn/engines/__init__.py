@@ -24,6 +24,7 @@ from ..color import display_map
 
 # name -> (display name, the package it needs); the module is fsrcnn/engines/<name>.py.
 ENGINES = {"openvino": ("OpenVINO", "openvino"), "xla": ("XLA", "tensorflow")}
+ENGINE_HELP = "what runs the network (same result); default: OpenVINO on the CPU when installed, else XLA"
 # Planes per block for each kind of output.
 CHANNELS = {"luma": 1, "gray": 1, "rgb": 3, "rgba": 4}
 LUMA_RANGE = 255.0  # the network's luma is 0..1; colour conversion works on 0..255
