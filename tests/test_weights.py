@@ -95,3 +95,21 @@ def test_shipped_checksums_list_every_shipped_file():
     listed = {line.split()[1].lstrip("*"): line.split()[0] for line in lines}
     for path in WEIGHTS.glob("*.keras"):
         assert listed.get(path.name) == hashlib.sha256(path.read_bytes()).hexdigest(), path.name
+
+
+def test_lineage_records_every_shipped_file():
+    import json
+
+    doc = json.loads((WEIGHTS / "lineage.json").read_text())
+    assert set(doc["files"]) == {p.name for p in WEIGHTS.glob("fsrcnn_x*.keras")}
+    for name, entry in doc["files"].items():
+        assert entry["sha256"] == hashlib.sha256((WEIGHTS / name).read_bytes()).hexdigest(), name
+        run = ROOT / entry["resumable_run"]
+        assert (run / "state.json").exists() and (run / "state.npz").exists(), f"{run} cannot resume"
+        lineage = entry["lineage"]
+        assert lineage[-1] + "/" == entry["resumable_run"] and doc["runs"][lineage[0]]["init_from"] is None
+        for before, later in zip(lineage, lineage[1:], strict=False):
+            after = doc["runs"][later]
+            assert f"--run-dir {later}" in after["command"] and after["epochs"] > 0
+            assert after["init_from"].startswith(before + "/") or "init_from_note" in after
+            assert len(after["init_from_sha256"]) == 64
