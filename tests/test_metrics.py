@@ -44,6 +44,21 @@ def test_luma_of_gray_and_rgb():
     assert luma(np.full((2, 2, 3), 255, np.uint8)).mean() == pytest.approx(235, abs=1e-3)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_psnr_and_ssim_are_tensorflows_definitions(seed):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    ref = rng.integers(0, 256, (40, 53, 3)).astype(np.uint8)
+    test = np.clip(ref + rng.normal(0, 12, ref.shape), 0, 255).astype(np.uint8)
+    a, b = (tf.constant(shave(luma(x), 3)[..., None], tf.float32) for x in (ref, test))
+    expected_psnr = float(tf.image.psnr(a, b, max_val=255.0))
+    expected_ssim = float(tf.image.ssim(a, b, max_val=255.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03))
+    got_psnr, got_ssim = psnr_ssim_y(ref, test, 3)
+    assert got_psnr == pytest.approx(expected_psnr, abs=1e-4)
+    assert got_ssim == pytest.approx(expected_ssim, abs=1e-5)
+
+
 # Reference: ../shared/data/README.md (bicubic, mean over the set, this copy of the files).
 BICUBIC_SET5 = {2: (33.68, 0.9305), 3: (30.40, 0.8690), 4: (28.43, 0.8113)}
 
