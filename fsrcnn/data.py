@@ -11,8 +11,8 @@ Patches then reach the image's own edges, and the network learns the pixels next
 the same mirrored context it will see in use; without it, no pixel within `edge` of an image
 edge ever enters the loss.
 """
-from dataclasses import dataclass
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -92,12 +92,14 @@ class PatchSampler:
         if too_small:
             log.warning(
                 "%d image(s) are too small for a %dx%d LR patch at x%d and are left out: %s",
-                len(too_small), patch, patch, scale, ", ".join(too_small[:10]) + (" ..." if len(too_small) > 10 else ""),
+                len(too_small), patch, patch, scale,
+                ", ".join(too_small[:10]) + (" ..." if len(too_small) > 10 else ""),
             )
         if not usable:
             raise ImageError(
                 f"no training image is large enough for a {patch}x{patch} LR patch at x{scale} "
-                f"(needs at least {(patch - 2 * edge) * scale}x{(patch - 2 * edge) * scale} HR pixels); use a smaller --patch"
+                f"(needs at least {(patch - 2 * edge) * scale}x{(patch - 2 * edge) * scale} HR pixels); "
+                "use a smaller --patch"
             )
         self.pairs, self.scale, self.patch, self.batch_size = usable, scale, patch, batch_size
         positions = np.array([(p.lr.shape[0] - patch + 1) * (p.lr.shape[1] - patch + 1) for p in usable], float)
@@ -118,7 +120,7 @@ class PatchSampler:
         """
         e = self.edge
         self.pairs = [Pair(np.pad(pairs[i].lr, e, mode="symmetric") if e else pairs[i].lr, p.hr, p.name, p.shrink)
-                      for i, p in zip(self.kept, self.pairs)]
+                      for i, p in zip(self.kept, self.pairs, strict=True)]
 
     def __len__(self):
         return len(self.pairs)

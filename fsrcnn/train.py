@@ -15,15 +15,15 @@ Weight averaging (--ema): at the end of a run the raw weights still move the val
 0.01 to 0.03 dB from one epoch to the next; an exponential moving average of the weights smooths
 that noise out, so the average is what gets validated, saved as last.keras and shipped.
 """
-from dataclasses import asdict
-from pathlib import Path
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
 import json
 import logging
 import math
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -109,9 +109,9 @@ class Trainer(keras.Model):
             loss = mse / replicas
         grads = tape.gradient(loss, conv_vars + deconv_vars)
         if self.train_body:
-            self.conv_optimizer.apply_gradients(zip(grads[: len(conv_vars)], conv_vars))
-        self.deconv_optimizer.apply_gradients(zip(grads[len(conv_vars) :], deconv_vars))
-        for v, a in zip(self.net.trainable_variables, self.averages):
+            self.conv_optimizer.apply_gradients(zip(grads[: len(conv_vars)], conv_vars, strict=True))
+        self.deconv_optimizer.apply_gradients(zip(grads[len(conv_vars) :], deconv_vars, strict=True))
+        for v, a in zip(self.net.trainable_variables, self.averages, strict=False):  # no averages without --ema
             a.assign(self.ema * a + (1.0 - self.ema) * v)
         self.loss_tracker.update_state(mse)
         self.psnr_tracker.update_state(-10.0 * tf.math.log(mse) / math.log(10.0))
@@ -128,11 +128,11 @@ class Trainer(keras.Model):
         try:
             yield self.net
         finally:
-            for v, r in zip(self.net.trainable_variables, raw):
+            for v, r in zip(self.net.trainable_variables, raw, strict=True):
                 v.assign(r)
 
     def use_averages(self):
-        for v, a in zip(self.net.trainable_variables, self.averages):
+        for v, a in zip(self.net.trainable_variables, self.averages, strict=False):
             v.assign(a.value)
 
 
@@ -170,7 +170,7 @@ class RunState:
             for name, opt in (("conv", trainer.conv_optimizer), ("deconv", trainer.deconv_optimizer)):
                 for i, v in enumerate(opt.variables):
                     v.assign(z[f"{name}/{i}"])
-            for i, (a, v) in enumerate(zip(trainer.averages, trainer.net.trainable_variables)):
+            for i, (a, v) in enumerate(zip(trainer.averages, trainer.net.trainable_variables, strict=False)):
                 # A run started without --ema starts its average at the checkpoint's weights.
                 a.assign(z[f"average/{i}"] if f"average/{i}" in z else v.value)
         return json.loads(self.meta_file.read_text())["epochs_done"]

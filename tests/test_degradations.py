@@ -4,9 +4,20 @@ import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
+from fsrcnn.degradations import (
+    Chain,
+    apply_chain,
+    apply_spec,
+    degrade_hr,
+    encode_spec,
+    gaussian_blur,
+    gaussian_noise,
+    jpeg,
+    jpeg_bytes,
+    parse_spec,
+    poisson_noise,
+)
 from helpers import synthetic_photo
-from fsrcnn.degradations import (Chain, apply_chain, apply_spec, degrade_hr, encode_spec, gaussian_blur,
-                                 gaussian_noise, jpeg, jpeg_bytes, parse_spec, poisson_noise)
 
 PHOTO = synthetic_photo(96, seed=3)
 

@@ -4,11 +4,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import synthetic_photo
 from fsrcnn.degradations import apply_spec, jpeg_bytes
 from fsrcnn.imresize import degrade
-from fsrcnn.quality import (BLOCKINESS_THRESHOLD, NOISE_THRESHOLD, blockiness, choose, image_noise, jpeg_quality,
-                            scaled_table)
+from fsrcnn.quality import (
+    BLOCKINESS_THRESHOLD,
+    NOISE_THRESHOLD,
+    blockiness,
+    choose,
+    image_noise,
+    jpeg_quality,
+    scaled_table,
+)
+from helpers import synthetic_photo
 
 # A photo-like LR image: shading, edges and texture, shrunk with the standard degradation.
 LR = degrade(synthetic_photo(384, seed=5), 2)

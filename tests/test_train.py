@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import synthetic_photo
 from fsrcnn.cli import main
 from fsrcnn.data import Pair, PatchSampler, load_pairs
 from fsrcnn.images import ImageError
 from fsrcnn.train import RunState, TrainConfig, make_trainer, train
+from helpers import synthetic_photo
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_two_learning_rates_go_to_the_right_variables(photos, tmp_path):
     before = [v.numpy() for v in conv_vars + deconv_vars]
     lr, hr = PatchSampler(load_pairs(cfg.data, 2, (1.0,)), 2, 24, 4, seed=0).batch()
     trainer.train_step((lr, hr))
-    steps = [np.abs(v.numpy() - b).max() for v, b in zip(conv_vars + deconv_vars, before)]
+    steps = [np.abs(v.numpy() - b).max() for v, b in zip(conv_vars + deconv_vars, before, strict=True)]
     # Adam's first step moves each weight by its learning rate (sign of the gradient).
     np.testing.assert_allclose(steps[: len(conv_vars)], 1e-3, rtol=0.02)
     np.testing.assert_allclose(steps[len(conv_vars) :], 1e-4, rtol=0.02)
@@ -110,7 +110,7 @@ def test_deconvolution_only_phase_keeps_the_body_fixed(photos, tmp_path):
     before = [v.numpy() for v in conv_vars + deconv_vars]
     trainer.train_step(PatchSampler(load_pairs(cfg.data, 2, (1.0,)), 2, 24, 4, seed=0).batch())
     after = [v.numpy() for v in conv_vars + deconv_vars]
-    assert all(np.array_equal(a, b) for a, b in zip(after[: len(conv_vars)], before))
+    assert all(np.array_equal(a, b) for a, b in zip(after[: len(conv_vars)], before[: len(conv_vars)], strict=True))
     assert not np.array_equal(after[-2], before[-2])
 
 
@@ -125,7 +125,7 @@ def test_resume_continues_after_an_interruption(photos, tmp_path, monkeypatch):
         return real_batch(self)
 
     monkeypatch.setattr(PatchSampler, "batch", crash_in_second_epoch)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (tf.data hands the generator's error on as its own type)
         train(cfg)
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     assert state["epochs_done"] == 1
@@ -153,13 +153,13 @@ def test_weight_average_follows_each_step(photos, tmp_path):
     sampler = PatchSampler(load_pairs(cfg.data, 2, (1.0,)), 2, 24, 4, seed=0)
     for _ in range(3):
         trainer.train_step(sampler.batch())
-        average = [0.75 * a + 0.25 * w for a, w in zip(average, weights())]
-    for a, expected in zip(trainer.averages, average):
+        average = [0.75 * a + 0.25 * w for a, w in zip(average, weights(), strict=True)]
+    for a, expected in zip(trainer.averages, average, strict=True):
         np.testing.assert_allclose(a.numpy(), expected, rtol=1e-5, atol=1e-7)
     raw = weights()
     with trainer.averaged_weights() as net:
-        assert all(np.array_equal(v.numpy(), a.numpy()) for v, a in zip(net.trainable_variables, trainer.averages))
-    assert all(np.array_equal(v.numpy(), r) for v, r in zip(trainer.net.trainable_variables, raw))
+        assert all(np.array_equal(v.numpy(), a.numpy()) for v, a in zip(net.trainable_variables, trainer.averages, strict=True))
+    assert all(np.array_equal(v.numpy(), r) for v, r in zip(trainer.net.trainable_variables, raw, strict=True))
 
 
 def test_averaged_weights_are_saved_resumed_and_returned(photos, tmp_path):
@@ -169,17 +169,17 @@ def test_averaged_weights_are_saved_resumed_and_returned(photos, tmp_path):
     shipped = [v.numpy() for v in keras.saving.load_model(run / "last.keras").trainable_variables]
     averages = [saved[f"average/{i}"] for i in range(len(shipped))]
     # last.keras holds the average; the checkpoint keeps the raw weights too, for resuming.
-    assert all(np.array_equal(s, a) for s, a in zip(shipped, averages))
+    assert all(np.array_equal(s, a) for s, a in zip(shipped, averages, strict=True))
     assert not np.array_equal(saved["net/0"], averages[0])
 
     cfg = config(photos, tmp_path, epochs=2, ema=0.9)
     resumed = make_trainer(cfg)
     resumed.compile()
     assert RunState(run).load(resumed) == 1
-    assert all(np.array_equal(a.numpy(), s) for a, s in zip(resumed.averages, averages))
+    assert all(np.array_equal(a.numpy(), s) for a, s in zip(resumed.averages, averages, strict=True))
     trainer = train(cfg, resume=True)
     assert all(np.array_equal(v.numpy(), a.numpy())
-               for v, a in zip(trainer.net.trainable_variables, trainer.averages))
+               for v, a in zip(trainer.net.trainable_variables, trainer.averages, strict=True))
     assert not np.array_equal(trainer.averages[0].numpy(), averages[0])
 
 
@@ -292,11 +292,11 @@ def test_each_epoch_sees_a_new_degradation(photos):
     first = redegrade(pairs, chain, np.random.default_rng([0, 0]))
     second = redegrade(pairs, chain, np.random.default_rng([0, 1]))
     again = redegrade(pairs, chain, np.random.default_rng([0, 0]))
-    for c, a, b, d in zip(clean, first, second, again):
+    for c, a, b, d in zip(clean, first, second, again, strict=True):
         assert a.lr.shape == c.shape and not np.array_equal(a.lr, c) and not np.array_equal(a.lr, b.lr)
         np.testing.assert_array_equal(a.lr, d.lr)
         assert a.hr is pairs[0].hr or a.hr.shape == (2 * c.shape[0], 2 * c.shape[1])
     sampler = PatchSampler(pairs, 2, 20, 4, seed=0, edge=3)
     sampler.replace_lr(first)
-    assert all(s.lr.shape == (f.lr.shape[0] + 6, f.lr.shape[1] + 6) for s, f in zip(sampler.pairs, first))
+    assert all(s.lr.shape == (f.lr.shape[0] + 6, f.lr.shape[1] + 6) for s, f in zip(sampler.pairs, first, strict=True))
     np.testing.assert_array_equal(sampler.pairs[0].lr[3:-3, 3:-3], first[0].lr)
