@@ -91,7 +91,8 @@ def test_unreadable_files_among_good_ones_are_reported_in_order_and_skipped(phot
     expected = [f"error: {photos / 'a0.jpg'}: the file is empty (0 bytes)",
                 f"error: {photos / 'b2.png'}: damaged or truncated image",  # then Pillow's words
                 f"error: {tmp_path / 'missing.png'}: no such file"]
-    assert len(lines) == len(expected) and all(line.startswith(e) for line, e in zip(lines, expected, strict=True)), lines
+    assert len(lines) == len(expected), lines
+    assert all(line.startswith(e) for line, e in zip(lines, expected, strict=True)), lines
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.png", "d.png"]
 
 

@@ -158,7 +158,8 @@ def test_weight_average_follows_each_step(photos, tmp_path):
         np.testing.assert_allclose(a.numpy(), expected, rtol=1e-5, atol=1e-7)
     raw = weights()
     with trainer.averaged_weights() as net:
-        assert all(np.array_equal(v.numpy(), a.numpy()) for v, a in zip(net.trainable_variables, trainer.averages, strict=True))
+        assert all(np.array_equal(v.numpy(), a.numpy())
+                   for v, a in zip(net.trainable_variables, trainer.averages, strict=True))
     assert all(np.array_equal(v.numpy(), r) for v, r in zip(trainer.net.trainable_variables, raw, strict=True))
 
 
