@@ -2,7 +2,7 @@
 
 Starts the app on a free loopback port with its own temporary folder, has every client send its
 requests one after the other (as a visitor would) through `gradio_client`, checks every answer
-(four panels of the right size, the download a PNG of the right size), and reports requests
+(crops of the right size, the download a PNG of the right size), and reports requests
 served, errors, latency percentiles and the server's peak resident memory. Then it stops the app
 with SIGTERM, as a service manager would, and counts the temporary files left behind. Bounded in
 count (clients x requests) and in time (--timeout: whatever is unanswered by then is an error).
@@ -153,17 +153,18 @@ def write_photo(path: Path, size: int, seed: int = 0) -> Path:
 
 
 def check_answer(answer, size: int, scale: int, tta: bool) -> None:
-    """Raise AssertionError unless the seven outputs of /upscale are what was asked for."""
+    """Raise AssertionError unless the outputs of /upscale (docs/app.md) are what was asked for."""
     from PIL import Image
 
-    original, bicubic, fsrcnn, ensemble, slider, download, report = answer
-    panels = [original, bicubic, fsrcnn] + ([ensemble] if tta else [])
-    assert (ensemble is None) != tta, f"self-ensemble panel is {ensemble!r} with self-ensemble {'on' if tta else 'off'}"
-    for path in panels + [download]:
+    overview, original, bicubic, fsrcnn, photo, ensemble, slider, download, report = answer
+    crops = [original, bicubic, fsrcnn] + ([ensemble] if tta else [])
+    assert (ensemble is None) != tta, f"self-ensemble crop is {ensemble!r} with self-ensemble {'on' if tta else 'off'}"
+    side = min(256, size * scale)
+    for path, want in [(p, (side, side)) for p in crops] + [(download, (size * scale, size * scale))]:
         with open(path, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n", f"{Path(path).name} is not a PNG"
         with Image.open(path) as im:
-            assert im.size == (size * scale, size * scale), f"{Path(path).name} is {im.size}"
+            assert im.size == want, f"{Path(path).name} is {im.size}"
     assert Path(download).name.endswith(f"_x{scale}_{'ensemble' if tta else 'fsrcnn'}.png"), download
     assert f"{size}×{size} → {size * scale}×{size * scale}" in report, report
 

@@ -4,6 +4,7 @@ import pytest
 from PIL import Image
 
 from app_helpers import EXAMPLES
+from test_bad_inputs import png_header_only
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -28,47 +29,56 @@ def test_api_offers_the_two_modes(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(endpoints) == {"/upscale", "/compare"}
     params = [p["parameter_name"] for p in endpoints["/upscale"]["parameters"]]
-    assert params == ["image", "scale", "self_ensemble"]
+    assert params == ["image", "scale", "self_ensemble", "model"]
+    params = [p["parameter_name"] for p in endpoints["/compare"]["parameters"]]
+    assert params == ["image", "scale", "self_ensemble", "model", "degradation"]
+    assert len(endpoints["/upscale"]["returns"]) == 9  # as docs/app.md lists them
 
 
-def test_upscale_returns_four_panels_and_a_matching_png(client):
-    original, bicubic, fsrcnn, ensemble, slider, download, report = client.predict(
-        handle_file(CAT), 3, True, api_name="/upscale")
-    for path in (original, bicubic, fsrcnn, ensemble):
-        assert png_pixels(path).shape == (170 * 3, 256 * 3, 3)
+def test_upscale_returns_the_full_result_and_crops_of_it(client):
+    overview, original, bicubic, fsrcnn, photo, ensemble, slider, download, report = client.predict(
+        handle_file(CAT), 3, True, api_name="/upscale")  # the model left out: existing clients keep working
     assert download.endswith("cat_x3_ensemble.png")
-    np.testing.assert_array_equal(png_pixels(download), png_pixels(ensemble))  # the file is what is shown
-    np.testing.assert_array_equal(png_pixels(slider[0]), png_pixels(bicubic))
-    np.testing.assert_array_equal(png_pixels(slider[1]), png_pixels(ensemble))
+    full = png_pixels(download)
+    assert full.shape == (170 * 3, 256 * 3, 3)
+    crop = png_pixels(ensemble)
+    assert crop.shape == (256, 256, 3) and photo is None
+    # the crop is a window of the full result, on the LR grid
+    hits = [(y, x) for y in range(0, full.shape[0] - 255, 3) for x in range(0, full.shape[1] - 255, 3)
+            if np.array_equal(full[y:y + 256, x:x + 256], crop)]
+    assert len(hits) == 1
+    y, x = hits[0]
     with Image.open(CAT) as im:  # nearest neighbour keeps every input pixel as a 3x3 block
-        np.testing.assert_array_equal(png_pixels(original)[1::3, 1::3], np.asarray(im.convert("RGB")))
-    assert "256×170 → 768×510" in report
+        rgb = np.asarray(im.convert("RGB"))
+    np.testing.assert_array_equal(png_pixels(original), rgb.repeat(3, 0).repeat(3, 1)[y:y + 256, x:x + 256])
+    np.testing.assert_array_equal(png_pixels(slider[0]), png_pixels(bicubic))
+    np.testing.assert_array_equal(png_pixels(slider[1]), crop)
+    with Image.open(overview) as im:
+        assert im.size == (256, 170)  # the whole photo (small ones as they are)
+    assert "256×170 → 768×510" in report and "Model: clean model" in report
 
 
 def test_upscale_without_ensemble(client):
-    original, bicubic, fsrcnn, ensemble, slider, download, report = client.predict(
-        handle_file(CAT), 2, False, api_name="/upscale")
-    assert ensemble is None and "self-ensemble" not in report
-    assert png_pixels(fsrcnn).shape == (340, 512, 3)
-    np.testing.assert_array_equal(png_pixels(download), png_pixels(fsrcnn))
+    *crops, slider, download, report = client.predict(handle_file(CAT), 2, False, "clean", api_name="/upscale")
+    assert crops[5] is None and "self-ensemble" not in report
+    assert png_pixels(download).shape == (340, 512, 3) and download.endswith("cat_x2_fsrcnn.png")
 
 
 def test_compare_reports_psnr_and_ssim(client):
-    original, bicubic, fsrcnn, ensemble, slider, download, report = client.predict(
-        handle_file(CAT), 4, False, api_name="/compare")
-    for path in (original, bicubic, fsrcnn):
-        assert png_pixels(path).shape == (168, 256, 3)  # modcropped to multiples of 4
-    assert ensemble is None
+    *crops, slider, download, report = client.predict(handle_file(CAT), 4, False, "auto", "none", api_name="/compare")
+    assert png_pixels(crops[1]).shape == (168, 256, 3)  # modcropped to multiples of 4: all of it fits in a crop
+    assert png_pixels(download).shape == (168, 256, 3)
+    assert crops[5] is None
     assert "| Method | PSNR (dB) | SSIM | Time |" in report and "| Bicubic | " in report
     assert "shrunk to 64×42" in report
 
 
 def test_bad_inputs_get_readable_messages_and_the_server_keeps_serving(client, tmp_path):
     (tmp_path / "notes.png").write_bytes(b"this is text with an image's name")
-    Image.new("RGB", (1100, 1000), "gray").save(tmp_path / "huge.png")  # over the default megapixel
+    (tmp_path / "huge.png").write_bytes(png_header_only(8200, 6200))  # over the default 50 megapixels
     # All three are refused before the request joins the queue (see app.validator).
     cases = [(tmp_path / "notes.png", 2, "- image: notes.png: not an image file"),
-             (tmp_path / "huge.png", 2, "- image: huge.png: 1100x1000 is 1.1 megapixels, over the limit of 1.0"),
+             (tmp_path / "huge.png", 2, "- image: huge.png: 8200x6200 is 50.8 megapixels, over the limit of 50.0"),
              (CAT, 5, "- scale: scale must be one of x2, x3, x4")]
     for path, scale, message in cases:
         with pytest.raises(ValidationError, match=message):
@@ -77,14 +87,14 @@ def test_bad_inputs_get_readable_messages_and_the_server_keeps_serving(client, t
     (tmp_path / "cut.png").write_bytes(CAT.read_bytes()[:20_000])
     with pytest.raises(AppError, match="cut.png: damaged or truncated image"):
         client.predict(handle_file(tmp_path / "cut.png"), 2, False, api_name="/upscale")
-    assert client.predict(handle_file(CAT), 2, False, api_name="/upscale")[2].endswith("cat_x2_fsrcnn.png")
+    assert client.predict(handle_file(CAT), 2, False, api_name="/upscale")[-2].endswith("cat_x2_fsrcnn.png")
 
 
 def test_upload_size_is_limited(client, tmp_path):
     import httpx
 
     big = tmp_path / "big.png"
-    big.write_bytes(b"\0" * (21 * 1024 * 1024))
+    big.write_bytes(b"\0" * (51 * 1024 * 1024))
     with pytest.raises(ValueError, match="exceeds the maximum file size"):  # gradio_client checks first
         client.predict(handle_file(big), 2, False, api_name="/upscale")
     # and the server refuses it from clients that do not

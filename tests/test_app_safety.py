@@ -48,7 +48,7 @@ def test_results_themselves_are_served(live_app, tmp_path):
 def test_a_request_naming_a_file_that_was_not_uploaded_is_refused(live_app, path):
     """API clients send file records; one pointing at a server file must not be read by the app."""
     record = {"path": path, "meta": {"_type": "gradio.FileData"}}
-    answer = httpx.post(f"{live_app}gradio_api/call/upscale", json={"data": [record, 2, False]}, timeout=30)
+    answer = httpx.post(f"{live_app}gradio_api/call/upscale", json={"data": [record, 2, False, "auto"]}, timeout=30)
     assert answer.status_code in (400, 403, 422), answer.text
     assert "not uploaded by a user" in answer.text
 
@@ -83,7 +83,7 @@ def test_defaults_are_private_and_bounded():
 
     args = app.parse_args([])
     assert (args.host, args.share, args.concurrency) == ("127.0.0.1", False, 1)
-    assert app.MAX_UPLOAD == "20mb" and app.QUEUE_SIZE == 32
+    assert app.MAX_UPLOAD == "50mb" and app.QUEUE_SIZE == 32
 
 
 def test_gradio_prunes_its_cache(stand_in_upscaler, tmp_path):

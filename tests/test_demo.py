@@ -1,4 +1,4 @@
-"""In-process tests of the app's logic (fsrcnn.demo) and of app.py's event handlers, no server."""
+"""In-process tests of the app's logic (fsrcnn.demo) and of app.py's event functions, no server."""
 import io
 import os
 import time
@@ -10,6 +10,7 @@ from PIL import Image
 from app_helpers import EXAMPLES
 from conftest import synthetic_photo
 from fsrcnn import demo as logic
+from fsrcnn import view
 from fsrcnn.images import ImageError
 from fsrcnn.imresize import degrade, modcrop
 from fsrcnn.metrics import psnr_ssim_y
@@ -28,148 +29,267 @@ def write(tmp_path, arr_or_image, name="photo.png", **save_kw) -> str:
     return str(path)
 
 
-def pixels(path) -> np.ndarray:
-    with Image.open(path) as im:
+def pixels(path_or_image) -> np.ndarray:
+    if isinstance(path_or_image, Image.Image):
+        return np.asarray(path_or_image)
+    with Image.open(path_or_image) as im:
         assert im.format == "PNG"
         return np.asarray(im)
 
 
-# --- upscale mode ------------------------------------------------------------------------------
+def assert_same_pixels(crop: np.ndarray, full: np.ndarray):
+    """Equal, up to a rounding tie: the engine's full-tile and edge-tile programs may round a value
+    that lies within float error of .5 differently (tests/test_upscaler.py allows the same)."""
+    assert crop.shape == full.shape
+    diff = np.abs(crop.astype(int) - full)
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3, f"{(diff > 0).sum()} values differ, by up to {diff.max()}"
+
+
+# --- the detail view ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize("tta", [False, True])
-def test_upscale_gives_every_panel_at_the_output_size(demo, tmp_path, scale, tta):
-    src = write(tmp_path, synthetic_photo(40)[:37])  # 40 wide, 37 high: not a multiple of any scale
-    result = demo.upscale(src, scale, tta)
-    expected = {logic.ORIGINAL, logic.BICUBIC, logic.FSRCNN} | ({logic.ENSEMBLE} if tta else set())
-    assert set(result.panels) == expected
-    assert result.input_size == (40, 37) and result.output_size == (40 * scale, 37 * scale)
-    for panel in result.panels.values():
-        assert panel.image.size == result.output_size
-        np.testing.assert_array_equal(pixels(panel.path), np.asarray(panel.image))  # shown == saved
-    assert result.best is result.panels[logic.ENSEMBLE if tta else logic.FSRCNN]
-    assert all(result.panels[k].seconds >= 0 for k in expected - {logic.ORIGINAL})
+def test_every_crop_is_the_same_pixels_as_the_full_result(demo, tmp_path, scale, tta):
+    rgb = synthetic_photo(150)[:130]  # several 32-pixel tiles of the stand-in upscaler, both ways
+    job = demo.start(logic.UPSCALE, write(tmp_path, rgb), scale, tta)
+    full = {logic.FSRCNN: demo.upscaler.upscale_array(rgb, scale), logic.BICUBIC: bicubic_array(rgb, scale),
+            logic.ORIGINAL: rgb.repeat(scale, 0).repeat(scale, 1)}
+    if tta:
+        full[logic.ENSEMBLE] = demo.upscaler.upscale_array(rgb, scale, tta=True)
+    downloaded = pixels(demo.finish(job).path)
+    np.testing.assert_array_equal(downloaded, full[job.best])
+    # corners, borders, a tile seam, the middle: context is mirrored only at the photo's own border
+    for centre in [(0, 0), (150, 130), (0, 65), (75, 0), (32, 32), (75, 65), (149, 1)]:
+        detail = demo.detail(job, centre)
+        assert detail.crop.out.w == min(view.DETAIL, 150 * scale)
+        for key, want in full.items():
+            assert_same_pixels(pixels(detail.crops[key]), want[detail.crop.out.slices()])
 
 
-def test_upscale_panels_are_what_they_claim(demo, stand_in_upscaler, tmp_path):
-    rgb = synthetic_photo(30)
-    result = demo.upscale(write(tmp_path, rgb), 3, tta=True)
-    np.testing.assert_array_equal(np.asarray(result.panels[logic.ORIGINAL].image), rgb.repeat(3, 0).repeat(3, 1))
-    np.testing.assert_array_equal(np.asarray(result.panels[logic.BICUBIC].image), bicubic_array(rgb, 3))
-    np.testing.assert_array_equal(np.asarray(result.panels[logic.FSRCNN].image), stand_in_upscaler.upscale_array(rgb, 3))
-    np.testing.assert_array_equal(np.asarray(result.panels[logic.ENSEMBLE].image),
-                                  stand_in_upscaler.upscale_array(rgb, 3, tta=True))
+@pytest.mark.parametrize("mode", ["L", "LA", "RGBA"])
+def test_crops_of_other_image_modes(demo, tmp_path, mode):
+    im = Image.fromarray(synthetic_photo(90)).convert(mode)
+    job = demo.start(logic.UPSCALE, write(tmp_path, im), 2)
+    full = pixels(demo.finish(job).path)
+    assert Image.open(demo.finish(job).path).mode == mode  # the download keeps the mode
+    crop = demo.detail(job, (20, 70))
+    got = pixels(crop.crops[logic.FSRCNN])
+    if mode == "LA":  # shown as RGBA: gray in three equal channels
+        got = got[..., [0, 3]]
+    assert_same_pixels(got, full[crop.crop.out.slices()])
 
 
-@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
-def test_upscale_keeps_the_image_mode(demo, tmp_path, mode):
-    im = Image.fromarray(synthetic_photo(24)).convert(mode)
-    result = demo.upscale(write(tmp_path, im), 2)
-    assert {p.image.mode for p in result.panels.values()} == {mode}
+def test_the_view_opens_on_the_most_detailed_region(demo, tmp_path):
+    flat = np.full((400, 600, 3), 90, np.uint8)
+    flat[300:360, 420:480] = synthetic_photo(60)  # the only detail in the picture
+    job = demo.start(logic.UPSCALE, write(tmp_path, flat), 4)
+    box = demo.detail(job).crop.lr  # 64 LR pixels at x4
+    assert box.x <= 420 and 480 <= box.x + box.w + 4 and box.y <= 300 and 360 <= box.y + box.h + 4
 
 
-def test_files_are_named_after_the_input_and_the_method(demo, tmp_path):
-    result = demo.upscale(write(tmp_path, synthetic_photo(16), name="My holiday (1).jpg"), 4, tta=True)
-    assert result.best.path.name == "My_holiday_1_x4_ensemble.png"
-    assert result.panels[logic.BICUBIC].path.name == "My_holiday_1_x4_bicubic.png"
-    assert result.name == "My holiday (1).jpg"
+def test_a_click_on_the_overview_moves_every_crop_there(demo, tmp_path):
+    rgb = synthetic_photo(200)[:120]
+    job = demo.start(logic.UPSCALE, write(tmp_path, rgb), 2, tta=True)
+    # the overview is the photo itself here (under 1000 pixels): a click at (150, 40) means LR (150.5, 40.5)
+    centre = view.to_photo((150, 40), job.overview.size, job.lr_size)
+    detail = demo.detail(job, centre)
+    lr = detail.crop.lr
+    assert abs(lr.centre[0] - 150.5) <= 1 and abs(lr.centre[1] - 40.5) <= 1 or lr.y == 0
+    assert {im.size for im in detail.crops.values()} == {(detail.crop.out.w, detail.crop.out.h)}
+    np.testing.assert_array_equal(pixels(detail.crops[logic.ORIGINAL]),
+                                  rgb[lr.slices()].repeat(2, 0).repeat(2, 1)[: detail.crop.out.h, : detail.crop.out.w])
+    assert job.centre == centre  # kept, so the zoom and a re-read photo stay there
+    marked = np.asarray(detail.overview)
+    assert (marked != np.asarray(job.overview)).any()  # the region is drawn on the overview
 
 
-def test_report_and_labels_say_sizes_device_and_times(demo, tmp_path):
-    result = demo.upscale(write(tmp_path, synthetic_photo(20)), 2, tta=True)
-    report = result.report()
-    assert "20×20 → 40×40" in report and demo.upscaler.device_name in report
-    for title in ("Bicubic", "FSRCNN", "FSRCNN + self-ensemble"):
-        assert f"| {title} |" in report
-    assert result.label(logic.ORIGINAL) == "Original, enlarged by nearest neighbour"
-    assert result.label(logic.FSRCNN).startswith("FSRCNN (") and result.label(logic.FSRCNN).endswith("s)")
+def test_zoom_two_shows_half_the_region_with_each_pixel_doubled(demo, tmp_path):
+    rgb = synthetic_photo(300)
+    job = demo.start(logic.UPSCALE, write(tmp_path, rgb), 2)
+    one, two = demo.detail(job, (150, 150), zoom=1), demo.detail(job, (150, 150), zoom=2)
+    assert one.crops[logic.BICUBIC].size == two.crops[logic.BICUBIC].size == (view.DETAIL, view.DETAIL)
+    assert two.crop.out.w == view.DETAIL // 2
+    full = bicubic_array(rgb, 2)[two.crop.out.slices()]
+    np.testing.assert_array_equal(pixels(two.crops[logic.BICUBIC]), full.repeat(2, 0).repeat(2, 1))
+
+
+def test_an_evicted_job_is_read_again_from_its_file(stand_in_upscaler, tmp_path):
+    demo = logic.Demo(stand_in_upscaler, output_dir=tmp_path / "out")
+    args = dict(mode=logic.UPSCALE, source=write(tmp_path, synthetic_photo(64)), scale=2, centre=(10, 10))
+    first = demo.start(**args)
+    for _ in range(logic.KEEP_JOBS):
+        demo.start(**args)
+    again = demo.job(first.token, args)
+    assert again is not first and again.centre == (10, 10)
+    np.testing.assert_array_equal(again.lr, first.lr)
+    with pytest.raises(logic.InputError, match="expired"):
+        demo.job(first.token)
+
+
+# --- the full result ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("tta", [False, True])
+def test_the_download_is_the_best_method_on_the_whole_photo(demo, stand_in_upscaler, tmp_path, scale, tta):
+    src = write(tmp_path, synthetic_photo(40)[:37], name="My holiday (1).jpg")  # not a multiple of any scale
+    rgb = np.asarray(Image.open(src))  # as decoded
+    job, detail, outcome = demo.run(logic.UPSCALE, src, scale, tta)
+    assert job.best == (logic.ENSEMBLE if tta else logic.FSRCNN)
+    assert outcome.path.name == f"My_holiday_1_x{scale}_{job.best}.png"
+    np.testing.assert_array_equal(pixels(outcome.path), stand_in_upscaler.upscale_array(rgb, scale, tta=tta))
+    assert job.lr_size == (40, 37) and outcome.size == (40 * scale, 37 * scale)
+    assert set(detail.crops) == {logic.ORIGINAL, logic.BICUBIC, logic.FSRCNN} | ({logic.ENSEMBLE} if tta else set())
+    assert outcome.seconds[job.best] >= 0 and outcome.png_seconds >= 0
+
+
+def test_a_photo_far_over_the_old_megapixel_limit_is_accepted(demo, tmp_path):
+    big = np.asarray(Image.fromarray(synthetic_photo(128)).resize((1400, 1000)))  # 1.4 megapixels
+    job = demo.start(logic.UPSCALE, write(tmp_path, big), 2)
+    assert job.overview.size == (1000, 714)  # the page gets a small overview and 256-pixel crops
+    assert demo.detail(job).crops[logic.FSRCNN].size == (view.DETAIL, view.DETAIL)
+
+
+def test_report_says_sizes_device_model_and_times(demo, tmp_path):
+    job, _, outcome = demo.run(logic.UPSCALE, write(tmp_path, synthetic_photo(20)), 2, tta=True)
+    partial = logic.report(job, device=demo.upscaler.device_name)
+    assert "20×20 → 40×40" in partial and demo.upscaler.device_name in partial and "being computed" in partial
+    final = logic.report(job, outcome, demo.upscaler.device_name)
+    assert "Full result: FSRCNN + self-ensemble in" in final and "PNG written in" in final
+    assert "Model: clean model" in final
+    assert logic.caption(job, logic.ORIGINAL) == "Original, enlarged by nearest neighbour"
 
 
 def test_progress_goes_from_zero_to_one_through_every_pass(demo, tmp_path):
     calls = []
-    # The conftest upscaler has 32-pixel tiles: a 70x40 image is 6 tiles, so 6 + 48 network passes.
-    demo.upscale(write(tmp_path, synthetic_photo(70)[:40]), 2, tta=True, progress=lambda f, desc: calls.append((f, desc)))
+    job = demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(70)[:40]), 2, tta=True)
+    demo.finish(job, progress=lambda f, desc: calls.append((f, desc)))
     fractions = [f for f, _ in calls]
-    assert fractions == sorted(fractions) and fractions[0] == 0 and 0.9 < fractions[-1] <= 1
-    descs = {d for _, d in calls}
-    assert {"Bicubic", "FSRCNN", "Saving PNGs"} <= descs and any("self-ensemble" in d for d in descs)
-    assert len(calls) >= 1 + 6 + 1
+    # The conftest upscaler has 32-pixel tiles: a 70x40 image is 6 tiles, so 48 passes with the ensemble.
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1
+    assert len(calls) >= 6 + 2 and any("Writing the PNG" in d for _, d in calls)
 
 
 def test_notes_of_the_reader_reach_the_report(demo, tmp_path):
     frames = [Image.fromarray(synthetic_photo(16, seed=s)) for s in range(3)]
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:])
-    assert "only the first frame" in demo.upscale(str(path), 2).report()
+    job = demo.start(logic.UPSCALE, str(path), 2)
+    assert "only the first frame" in logic.report(job)
 
 
 def test_accepts_file_objects(demo):
     buf = io.BytesIO()
     Image.fromarray(synthetic_photo(16)).save(buf, format="PNG")
     buf.seek(0)
-    assert demo.upscale(buf, 2).output_size == (32, 32)
+    assert demo.run(logic.UPSCALE, buf, 2)[2].size == (32, 32)
 
 
-# --- compare mode ------------------------------------------------------------------------------
+# --- compare mode ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
-def test_compare_scores_each_method_against_the_original(demo, tmp_path, scale):
+def test_compare_scores_each_method_on_the_whole_image(demo, stand_in_upscaler, tmp_path, scale):
     hr_full = synthetic_photo(50)[:47]
-    result = demo.compare(write(tmp_path, hr_full), scale, tta=True)
+    job, detail, outcome = demo.run(logic.COMPARE, write(tmp_path, hr_full), scale, tta=True)
     hr = modcrop(hr_full, scale)
     h, w = hr.shape[:2]
-    assert result.output_size == (w, h) and result.input_size == (w // scale, h // scale)
-    np.testing.assert_array_equal(np.asarray(result.panels[logic.ORIGINAL].image), hr)
-    expected_bicubic = bicubic_array(degrade(hr, scale), scale)
-    np.testing.assert_array_equal(np.asarray(result.panels[logic.BICUBIC].image), expected_bicubic)
-    psnr, ssim = psnr_ssim_y(hr, expected_bicubic, border=scale)
-    assert result.panels[logic.BICUBIC].psnr == pytest.approx(psnr)
-    assert result.panels[logic.BICUBIC].ssim == pytest.approx(ssim)
-    for key in (logic.BICUBIC, logic.FSRCNN, logic.ENSEMBLE):
-        panel = result.panels[key]
-        assert panel.image.size == (w, h) and np.isfinite(panel.psnr) and -1 <= panel.ssim <= 1
-        assert f"{panel.psnr:.2f} dB" in result.label(key)
-    report = result.report()
-    assert "| Method | PSNR (dB) | SSIM | Time |" in report and f"{psnr:.2f}" in report
+    assert job.out_size == (w, h) and job.lr_size == (w // scale, h // scale)
+    lr = degrade(hr, scale)
+    expected = {logic.BICUBIC: bicubic_array(lr, scale), logic.FSRCNN: stand_in_upscaler.upscale_array(lr, scale),
+                logic.ENSEMBLE: stand_in_upscaler.upscale_array(lr, scale, tta=True)}
+    assert set(outcome.scores) == set(expected)
+    for key, want in expected.items():
+        assert outcome.scores[key] == pytest.approx(psnr_ssim_y(hr, want, border=scale))
+        assert_same_pixels(pixels(detail.crops[key]), want[detail.crop.out.slices()])
+        assert f"{outcome.scores[key][0]:.2f} dB" in logic.caption(job, key, outcome)
+    np.testing.assert_array_equal(pixels(detail.crops[logic.ORIGINAL]), hr[detail.crop.out.slices()])
+    np.testing.assert_array_equal(pixels(outcome.path), expected[logic.ENSEMBLE])
+    report = logic.report(job, outcome)
+    assert "| Method | PSNR (dB) | SSIM | Time |" in report and "PSNR and SSIM of the whole image" in report
     assert ("cropped from" in report) == ((h, w) != hr_full.shape[:2])
-
-
-def test_compare_without_ensemble_has_three_panels(demo, tmp_path):
-    result = demo.compare(write(tmp_path, synthetic_photo(32)), 2, tta=False)
-    assert set(result.panels) == {logic.ORIGINAL, logic.BICUBIC, logic.FSRCNN}
-    assert result.best is result.panels[logic.FSRCNN]
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "RGBA"])
 def test_compare_measures_colour_and_drops_alpha(demo, tmp_path, mode):
     im = Image.fromarray(synthetic_photo(32)).convert(mode)
-    result = demo.compare(write(tmp_path, im), 2)
-    assert result.panels[logic.FSRCNN].image.mode == ("L" if mode in ("L", "LA") else "RGB")
-    assert ("transparency is ignored" in result.report()) == (mode != "L")
+    job, _, outcome = demo.run(logic.COMPARE, write(tmp_path, im), 2)
+    assert Image.open(outcome.path).mode == ("L" if mode in ("L", "LA") else "RGB")
+    assert ("transparency is ignored" in logic.report(job)) == (mode != "L")
 
 
 def test_compare_refuses_images_too_small_to_measure(demo, tmp_path):
+    from fsrcnn.metrics import SSIM_WINDOW
+
+    assert logic.SSIM_WINDOW == SSIM_WINDOW
     with pytest.raises(logic.InputError, match="too small to measure at x4"):
-        demo.compare(write(tmp_path, synthetic_photo(18)), 4)
+        demo.start(logic.COMPARE, write(tmp_path, synthetic_photo(18)), 4)
+
+
+@pytest.mark.parametrize("spec", ["jpeg50", "noise5"])
+def test_compare_can_degrade_the_shrunk_photo(demo, tmp_path, spec):
+    from fsrcnn.degradations import apply_spec
+
+    hr = synthetic_photo(64)
+    job = demo.start(logic.COMPARE, write(tmp_path, hr), 2, degradation=spec)
+    np.testing.assert_array_equal(job.lr, apply_spec(degrade(hr, 2), spec, seed=0))
+    assert logic.DEGRADATIONS[spec] in logic.report(job)
 
 
 def test_trained_fsrcnn_beats_bicubic_on_the_examples(shipped_upscaler, tmp_path):
     demo = logic.Demo(shipped_upscaler, output_dir=tmp_path)
     for path in logic.example_paths():
         for scale in (2, 3, 4):
-            result = demo.compare(path, scale, tta=(scale == 3))
-            gain = result.panels[logic.FSRCNN].psnr - result.panels[logic.BICUBIC].psnr
+            _, _, outcome = demo.run(logic.COMPARE, path, scale, tta=(scale == 3))
+            gain = outcome.scores[logic.FSRCNN][0] - outcome.scores[logic.BICUBIC][0]
             assert gain > 0.1, f"{path.name} x{scale}: FSRCNN only {gain:+.2f} dB over bicubic"
-            if logic.ENSEMBLE in result.panels:
-                assert result.panels[logic.ENSEMBLE].psnr > result.panels[logic.FSRCNN].psnr - 0.02
+            if logic.ENSEMBLE in outcome.scores:
+                assert outcome.scores[logic.ENSEMBLE][0] > outcome.scores[logic.FSRCNN][0] - 0.02
 
 
-# --- bad requests ------------------------------------------------------------------------------
+# --- the model choice ------------------------------------------------------------------------------
+
+def test_with_only_the_clean_weights_every_choice_is_clean(demo, tmp_path):
+    assert demo.models == ("clean",) and not demo.has_photo_model
+    for requested in ("auto", "clean", "AUTO", None):
+        job = demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(16)), 2, model=requested)
+        assert job.choice.model == "clean" and "clean model" in job.choice.reason
+        assert logic.PHOTO not in job.methods
+    with pytest.raises(logic.InputError, match="photo model is not installed"):
+        demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(16)), 2, model="photo")
+    with pytest.raises(logic.InputError, match="model must be one of auto, clean, photo"):
+        demo.check_model("sharpest")
+
+
+def test_with_the_photo_weights_the_photo_model_gets_a_crop_and_can_be_chosen(stand_in_weights, tmp_path):
+    from fsrcnn.upscaler import Upscaler
+
+    if "variants" not in Upscaler.__init__.__code__.co_varnames:
+        pytest.skip("this Upscaler loads no weight variants")
+    import shutil
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for s in (2, 3, 4):  # the stand-in weights under both names: the plumbing is under test, not the pictures
+        shutil.copy(stand_in_weights / f"fsrcnn_x{s}.keras", folder / f"fsrcnn_x{s}.keras")
+        shutil.copy(stand_in_weights / f"fsrcnn_x{s}.keras", folder / f"fsrcnn_photo_x{s}.keras")
+    upscaler = Upscaler(weights_dir=folder, tile=32)
+    demo = logic.Demo(upscaler, output_dir=tmp_path / "out")
+    assert demo.has_photo_model
+    rgb = synthetic_photo(64)
+    job = demo.start(logic.UPSCALE, write(tmp_path, rgb), 2, model="photo")
+    assert job.choice.model == "photo" and job.best == logic.PHOTO and logic.PHOTO in job.methods
+    outcome = demo.finish(job)
+    np.testing.assert_array_equal(pixels(outcome.path), upscaler.upscale_array(rgb, 2, model="photo"))
+    assert outcome.path.name.endswith("_x2_photo.png")
+    auto = demo.start(logic.UPSCALE, write(tmp_path, rgb), 2, model="auto")
+    assert auto.choice.model in ("clean", "photo") and auto.choice.reason
+
+
+# --- bad requests ---------------------------------------------------------------------------------
 
 def test_missing_image_is_explained(demo):
     for nothing in (None, "", "  "):
         with pytest.raises(logic.InputError, match="upload a photo or pick one of the examples"):
-            demo.upscale(nothing, 2)
+            demo.start(logic.UPSCALE, nothing, 2)
 
 
 @pytest.mark.parametrize("content,message", [
@@ -182,50 +302,46 @@ def test_broken_files_are_explained_by_name(demo, tmp_path, content, message):
         Image.fromarray(synthetic_photo(64)).save(buf, format="PNG")
         content = buf.getvalue()[: len(buf.getvalue()) // 2]
     (tmp_path / "holiday.png").write_bytes(content)
-    for run in (demo.upscale, demo.compare):
+    for mode in (logic.UPSCALE, logic.COMPARE):
         with pytest.raises(ImageError, match=message) as err:
-            run(str(tmp_path / "holiday.png"), 2)
+            demo.start(mode, str(tmp_path / "holiday.png"), 2)
         assert str(err.value).startswith("holiday.png: ")  # the visitor's name for it, not a temp path
 
 
 def test_pixel_limit(stand_in_upscaler, tmp_path):
     demo = logic.Demo(stand_in_upscaler, max_pixels=50 * 50, output_dir=tmp_path / "out")
     with pytest.raises(ImageError, match="over the limit of"):
-        demo.upscale(write(tmp_path, np.zeros((51, 50, 3), np.uint8)), 2)
-    assert demo.upscale(write(tmp_path, np.zeros((50, 50, 3), np.uint8)), 2).output_size == (100, 100)
+        demo.start(logic.UPSCALE, write(tmp_path, np.zeros((51, 50, 3), np.uint8)), 2)
+    assert demo.start(logic.UPSCALE, write(tmp_path, np.zeros((50, 50, 3), np.uint8)), 2).out_size == (100, 100)
+    assert logic.DEFAULT_MAX_PIXELS >= 50_000_000  # what a camera makes, not one megapixel
 
 
 @pytest.mark.parametrize("scale,value", [(2, 2), ("3", 3), ("x4", 4), (2.0, 2)])
 def test_scale_from_forms_and_clients(demo, tmp_path, scale, value):
-    assert demo.upscale(write(tmp_path, synthetic_photo(8)), scale).scale == value
+    assert demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(8)), scale).scale == value
 
 
 @pytest.mark.parametrize("scale", [5, 1, 2.5, "x", None, float("nan")])
 def test_bad_scale_is_explained(demo, tmp_path, scale):
     with pytest.raises(logic.InputError, match="scale must be one of x2, x3, x4"):
-        demo.upscale(write(tmp_path, synthetic_photo(8)), scale)
+        demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(8)), scale)
 
 
-def test_unknown_mode(demo):
+def test_bad_degradation_and_mode_are_explained(demo, tmp_path):
+    with pytest.raises(logic.InputError, match="degradation must be one of none, jpeg90"):
+        demo.check_degradation("blur9")
+    assert demo.check_degradation("none") == demo.check_degradation(None) == ""
     with pytest.raises(logic.InputError, match="unknown mode"):
-        demo.run("sharpen", None, 2)
+        demo.start("sharpen", None, 2)
 
 
 def test_old_request_folders_are_removed(stand_in_upscaler, tmp_path):
-    demo = logic.Demo(stand_in_upscaler, output_dir=tmp_path, keep_seconds=60)
-    first = demo.upscale(write(tmp_path, synthetic_photo(8)), 2).best.path.parent
+    demo = logic.Demo(stand_in_upscaler, output_dir=tmp_path / "out", keep_seconds=60)
+    first = demo.run(logic.UPSCALE, write(tmp_path, synthetic_photo(8)), 2)[2].path.parent
     an_hour_ago = time.time() - 3600
     os.utime(first, (an_hour_ago, an_hour_ago))
-    second = demo.upscale(write(tmp_path, synthetic_photo(8)), 2).best.path.parent
+    second = demo.run(logic.UPSCALE, write(tmp_path, synthetic_photo(8)), 2)[2].path.parent
     assert not first.exists() and second.exists()
-
-
-def test_warm_up_leaves_results_unchanged(demo, tmp_path):
-    before = demo.upscale(write(tmp_path, synthetic_photo(40)), 3, tta=True)
-    demo.warm_up()
-    after = demo.upscale(write(tmp_path, synthetic_photo(40)), 3, tta=True)
-    for key in before.panels:
-        np.testing.assert_array_equal(np.asarray(before.panels[key].image), np.asarray(after.panels[key].image))
 
 
 def test_examples_are_small_redistributable_photos():
@@ -238,7 +354,7 @@ def test_examples_are_small_redistributable_photos():
         assert path.name in attribution
 
 
-# --- app.py's handlers, called directly ----------------------------------------------------------
+# --- app.py's event functions, called directly ------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def app_module():
@@ -251,25 +367,27 @@ def no_progress(*args, **kwargs):
     pass
 
 
+def record(path):
+    return {"path": str(path), "orig_name": os.path.basename(path)}
+
+
 @pytest.mark.parametrize("mode", ["upscale", "compare"])
-def test_app_handler_returns_paths_for_every_output(app_module, demo, tmp_path, mode):
-    src = write(tmp_path, synthetic_photo(33))
-    # With preprocess=False the handler receives Gradio's file record; API and UI both send one.
-    out = app_module.handler(demo, mode)({"path": src, "orig_name": "photo.png"}, 3, True, progress=no_progress)
-    *paths, slider, download, report, captions = out
-    assert len(paths) == 4 and all(os.path.isfile(p) for p in paths)
-    size = (99, 99) if mode == "upscale" else (33, 33)
-    assert all(Image.open(p).size == size for p in paths)
-    assert slider == (paths[1], paths[3]) and download == paths[3]
+def test_app_handler_yields_the_detail_first_and_the_download_last(app_module, demo, tmp_path, mode):
+    src = write(tmp_path, synthetic_photo(133))
+    steps = list(app_module.handler(demo, mode)(record(src), 3, True, progress=no_progress))
+    assert len(steps) == 2
+    (overview, *crops, slider, download, report, state), last = steps
+    assert download is None and "being computed" in report  # the detail comes before the full result
+    assert isinstance(overview, Image.Image) and crops[3] is None  # no photo model here
+    side = view.DETAIL if mode == "upscale" else 132  # compare: the whole 132-pixel original fits in a crop
+    assert all(c.size == (side, side) for c in crops if c is not None)
+    assert slider == (crops[1], crops[4])  # bicubic and the best, the same region
+    *_, download, report, state = last
+    size = (399, 399) if mode == "upscale" else (132, 132)
+    assert Image.open(download).size == size and download.endswith("_x3_ensemble.png")
     assert ("PSNR" in report) == (mode == "compare")
-    assert set(captions) == {"original", "bicubic", "fsrcnn", "ensemble", "slider", "download"}
-
-
-def test_app_handler_without_ensemble_leaves_its_panel_empty(app_module, demo, tmp_path):
-    *paths, slider, download, _, captions = app_module.handler(demo, "upscale")(
-        write(tmp_path, synthetic_photo(16)), 2, False, progress=no_progress)
-    assert paths[3] is None and download == paths[2] and slider == (paths[1], paths[2])
-    assert "ensemble" not in captions
+    captions = app_module.show_captions(state)
+    assert captions[-1].label == f"Download {os.path.basename(download)}"
 
 
 def test_app_handler_turns_errors_into_messages(app_module, demo, tmp_path):
@@ -279,7 +397,37 @@ def test_app_handler_turns_errors_into_messages(app_module, demo, tmp_path):
     for image, scale, message in [(None, 2, "upload a photo"), (str(tmp_path / "notes.txt"), 2, "notes.txt: not an image"),
                                   (write(tmp_path, synthetic_photo(8)), 7, "scale must be one of")]:
         with pytest.raises(gr.Error, match=message):
-            app_module.handler(demo, "upscale")(image, scale, False, progress=no_progress)
+            list(app_module.handler(demo, "upscale")(image, scale, False, progress=no_progress))
+
+
+def test_app_click_and_zoom_move_every_crop(app_module, demo, tmp_path):
+    import gradio as gr
+
+    src = write(tmp_path, synthetic_photo(300))
+    *_, state = list(app_module.handler(demo, "upscale")(record(src), 2, True, progress=no_progress))[-1]
+    click = gr.SelectData(None, {"index": [40, 250], "value": None})
+    overview, *crops, slider, moved = app_module.mover(demo)(state, 1, click)
+    job = demo.job(state["token"])
+    crop = view.crop_at(view.to_photo((40, 250), job.overview.size, job.lr_size), job.lr_size, 2, demo.margin(2))
+    full = bicubic_array(synthetic_photo(300), 2)[crop.out.slices()]
+    np.testing.assert_array_equal(pixels(crops[1]), full)
+    assert moved["args"]["centre"] == job.centre and slider == (crops[1], crops[4])
+    *_, zoomed = app_module.zoomer(demo)(moved, 2)
+    assert zoomed["zoom"] == 2 and zoomed["args"]["centre"] == job.centre
+    assert app_module.mover(demo)(None, 1, click)[0] is not None  # nothing to move yet: a skip, no error
+
+
+def test_app_reset_clears_every_result_and_names_a_bad_file_at_once(app_module, demo, tmp_path):
+    reset = app_module.resetter(demo)
+    good = write(tmp_path, synthetic_photo(40), name="good.png")
+    (tmp_path / "bad.png").write_bytes(b"not an image at all")
+    for image, message in [(record(good), "good.png*: 40×40 pixels (0.0 megapixels) → 80×80 at x2"),
+                           (record(tmp_path / "bad.png"), "bad.png: not an image file"),
+                           (None, "Pick a photo")]:
+        overview, *crops, slider, download, report, state = reset(image, "upscale", 2)
+        assert message in report
+        assert overview is None and state is None and all(c.value is None for c in crops)
+        assert slider.value is None and download.value is None and download.interactive is False
 
 
 def test_app_ui_exposes_the_two_modes_as_api_endpoints(app_module, demo):
