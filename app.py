@@ -57,10 +57,12 @@ each method (click the whole photo to move it), and the full result comes as a P
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 exposes the app to your network)")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--share", action="store_true", help="also open a public gradio.live link (sends traffic through Gradio's servers)")
+    p.add_argument("--share", action="store_true",
+                   help="also open a public gradio.live link (sends traffic through Gradio's servers)")
     p.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     p.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
     p.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
@@ -248,12 +250,14 @@ def build_ui(demo: logic.Demo) -> gr.Blocks:
             with gr.Column(scale=2):
                 mode = gr.Radio([("Upscale my photo", logic.UPSCALE), ("Compare with the original", logic.COMPARE)],
                                 value=logic.UPSCALE, label="Mode", elem_id="mode",
-                                info="Compare shrinks the photo by the scale first, so each method can be scored against it.")
-                scale = gr.Radio([(f"x{s}", s) for s in demo.scales], value=demo.scales[0], label="Scale", elem_id="scale")
+                                info="Compare shrinks the photo by the scale first, so each method can be scored "
+                                     "against it.")
+                scale = gr.Radio([(f"x{s}", s) for s in demo.scales], value=demo.scales[0], label="Scale",
+                                 elem_id="scale")
                 model = gr.Radio([("Auto", logic.AUTO), ("Clean", logic.CLEAN), ("Photo", logic.PHOTO_MODEL)],
                                  value=logic.AUTO, label="Model", elem_id="model", info=photo_info)
-                ensemble = gr.Checkbox(value=False, label="Self-ensemble (8 flips and rotations averaged: better, 8x slower)",
-                                       elem_id="ensemble")
+                ensemble = gr.Checkbox(value=False, elem_id="ensemble",
+                                       label="Self-ensemble (8 flips and rotations averaged: better, 8x slower)")
                 degradation = gr.Radio([(label, key) for key, label in logic.DEGRADATIONS.items()], value="",
                                        label="Degrade the shrunk photo like a camera or website would",
                                        elem_id="degradation", visible=False)

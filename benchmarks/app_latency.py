@@ -109,7 +109,8 @@ def time_moves(weights_dir: Path | None, photo: Path, repeats: int = 5) -> list[
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights-dir", type=Path, default=ROOT / "weights")
-    p.add_argument("--skip-12mp", action="store_true", help="leave out the 12-megapixel case (tens of seconds on 2 cores)")
+    p.add_argument("--skip-12mp", action="store_true",
+                   help="leave out the 12-megapixel case (tens of seconds on 2 cores)")
     args = p.parse_args(argv)
     from gradio_client import Client
 

@@ -19,17 +19,18 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from . import quality, quiet, view
+from . import quality, view
 from .degradations import encode_spec
 from .images import array_to_image, check_image, image_to_array, open_image, save_png
 from .imresize import degrade, modcrop
+from .metrics import SSIM_WINDOW, psnr_ssim_y
 from .upscaler import Upscaler, bicubic_array
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -52,7 +53,6 @@ MODELS = quality.MODELS
 # Compare mode: what to do to the shrunk photo before rebuilding it, as a camera or a website would.
 DEGRADATIONS = {"": "none", "jpeg90": "JPEG quality 90", "jpeg75": "JPEG quality 75",
                 "jpeg50": "JPEG quality 50", "noise5": "Gaussian noise, σ = 5"}
-SSIM_WINDOW = 11  # fsrcnn.metrics.SSIM_WINDOW, without importing TensorFlow for a header check
 KEEP_JOBS = 4  # photos kept decoded for moving the region; older ones are read again from their file
 KEEP_BYTES = 600_000_000
 
@@ -185,7 +185,8 @@ class Demo:
         """Read the photo and prepare it for `mode`: the network's input, the model, the region."""
         if mode not in (UPSCALE, COMPARE):
             raise InputError(f"unknown mode {mode!r}: use {UPSCALE} or {COMPARE}")
-        scale, model, degradation = self.check_scale(scale), self.check_model(model), self.check_degradation(degradation)
+        scale, model = self.check_scale(scale), self.check_model(model)
+        degradation = self.check_degradation(degradation)
         path, name = self._source(source)
         loaded = open_image(path, max_pixels=self.max_pixels, name=name)
         notes = list(loaded.notes)
@@ -272,7 +273,7 @@ class Demo:
                 out, seconds[key] = _timed(self.network, job.lr, s, key == ENSEMBLE, tick, job.model_of(key))
             if job.hr is not None:
                 bar.stage(f"{what}: PSNR and SSIM", 2)
-                scores[key] = _metrics().psnr_ssim_y(job.hr, out, border=s)
+                scores[key] = psnr_ssim_y(job.hr, out, border=s)
             if key == job.best:
                 best = out
             del out  # one method's image at a time besides the best
@@ -447,14 +448,6 @@ class _Bar:
     def _show(self, units: int, desc: str) -> None:
         if self.progress is not None:
             self.progress(min(units / self.total, 1.0), desc=desc)
-
-
-def _metrics():
-    """fsrcnn.metrics, imported on first use: it needs TensorFlow, which upscaling does not."""
-    quiet.import_tensorflow()
-    from . import metrics
-
-    return metrics
 
 
 def _overview(picture: Image.Image) -> Image.Image:

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 from PIL import Image
+from test_bad_inputs import png_header_only
 
 from app_helpers import EXAMPLES
-from test_bad_inputs import png_header_only
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402

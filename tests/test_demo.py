@@ -217,9 +217,6 @@ def test_compare_measures_colour_and_drops_alpha(demo, tmp_path, mode):
 
 
 def test_compare_refuses_images_too_small_to_measure(demo, tmp_path):
-    from fsrcnn.metrics import SSIM_WINDOW
-
-    assert logic.SSIM_WINDOW == SSIM_WINDOW
     with pytest.raises(logic.InputError, match="too small to measure at x4"):
         demo.start(logic.COMPARE, write(tmp_path, synthetic_photo(18)), 4)
 
@@ -394,7 +391,8 @@ def test_app_handler_turns_errors_into_messages(app_module, demo, tmp_path):
     import gradio as gr
 
     (tmp_path / "notes.txt").write_text("hello")
-    for image, scale, message in [(None, 2, "upload a photo"), (str(tmp_path / "notes.txt"), 2, "notes.txt: not an image"),
+    for image, scale, message in [(None, 2, "upload a photo"),
+                                  (str(tmp_path / "notes.txt"), 2, "notes.txt: not an image"),
                                   (write(tmp_path, synthetic_photo(8)), 7, "scale must be one of")]:
         with pytest.raises(gr.Error, match=message):
             list(app_module.handler(demo, "upscale")(image, scale, False, progress=no_progress))
