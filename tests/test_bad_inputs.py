@@ -221,7 +221,7 @@ OTHER_ROWS = {
     "no-image": "test_no_image",
     "same-name-inputs": "test_cli_never_writes_one_result_over_another",
     "output-folder-is-input-folder": "test_cli_never_writes_over_an_input",
-    "upload-over-20-mb": "test_upload_over_20_mb_is_refused_at_once",
+    "upload-over-50-mb": "test_upload_over_50_mb_is_refused_at_once",
 }
 
 
@@ -266,7 +266,7 @@ def demo(stand_in_upscaler, tmp_path_factory):
 
 def app_says(app_module, demo, path, scale=2, mode=logic.UPSCALE):
     """What a visitor gets: ('refused at once', message) from the check before the queue,
-    ('error', message) from the request itself, or ('result', report, FSRCNN panel path)."""
+    ('error', message) from the request itself, or ('result', report, the full result's PNG)."""
     import gradio as gr
 
     record = {"path": str(path), "orig_name": Path(path).name} if path else None
@@ -275,11 +275,11 @@ def app_says(app_module, demo, path, scale=2, mode=logic.UPSCALE):
     if failed:
         return "refused at once", failed[0]
     try:
-        out = app_module.handler(demo, mode)(record, scale, False, progress=lambda *a, **k: None)
+        *_, last = app_module.handler(demo, mode)(record, scale, False, progress=lambda *a, **k: None)
     except gr.Error as e:
         return "error", e.message
-    *panels, slider, download, report, captions = out
-    return "result", report, panels[2]
+    *_, download, report, state = last
+    return "result", report, download
 
 
 # --- the rows about an input file --------------------------------------------------------------
@@ -424,16 +424,16 @@ def test_cli_never_writes_over_an_input(tmp_path, shared_upscaler, capsys):
     assert (folder / "srgb.png").read_bytes() == original and len(list(folder.iterdir())) == 1
 
 
-def test_upload_over_20_mb_is_refused_at_once(live_app, tmp_path):
-    """The live app answers 413 to an upload over 20 MB, before reading it (see test_app_live for gradio_client)."""
+def test_upload_over_50_mb_is_refused_at_once(live_app, tmp_path):
+    """The live app answers 413 to an upload over 50 MB, before reading it (see test_app_live for gradio_client)."""
     import time
 
     import httpx
 
-    data = encoded(photo(), "PNG") + bytes(21 * 1024 * 1024)  # a PNG with 21 MB of trailing zeros
+    data = encoded(photo(), "PNG") + bytes(51 * 1024 * 1024)  # a PNG with 51 MB of trailing zeros
     start = time.monotonic()
     answer = httpx.post(live_app + "gradio_api/upload", files={"files": ("big.png", data)}, timeout=60)
-    assert answer.status_code == 413 and "File size exceeded maximum allowed size of 20971520 bytes" in answer.text
+    assert answer.status_code == 413 and "File size exceeded maximum allowed size of 52428800 bytes" in answer.text
     assert time.monotonic() - start < 10
 
 
@@ -447,12 +447,12 @@ def test_live_app(case_id, error, live_app, tmp_path):
     client = Client(live_app, verbose=False, download_files=str(tmp_path / "downloads"))
     with pytest.raises(getattr(exceptions, error)) as refused:
         client.predict(handle_file(write(case, tmp_path)), 2, False, api_name="/upscale")
-    # The live app has the default limit of 1 megapixel, not this module's APP_LIMIT.
-    expected = {"decompression-bomb": "its header claims it is 900.0 megapixels, over the limit of 1.0",
+    # The live app has the default limit of 50 megapixels, not this module's APP_LIMIT.
+    expected = {"decompression-bomb": "its header claims it is 900.0 megapixels, over the limit of 50.0",
                 "truncated-png": case.app.message}[case_id]
     assert re.search(f"{re.escape(case.name)}: {expected}", str(refused.value))
     good = write(CASES[-1], tmp_path)  # and it goes on serving
-    assert client.predict(handle_file(good), 2, False, api_name="/upscale")[2].endswith("srgb_x2_fsrcnn.png")
+    assert client.predict(handle_file(good), 2, False, api_name="/upscale")[-2].endswith("srgb_x2_fsrcnn.png")
 
 
 # --- the table and the tests agree -------------------------------------------------------------
