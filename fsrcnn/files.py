@@ -20,12 +20,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .images import IMAGE_SUFFIXES, ImageError, Loaded, open_image, save_png
+from . import png
+from .images import IMAGE_SUFFIXES, ImageError, Loaded, open_image
 from .quality import AUTO, CLEAN, choose
 from .upscaler import upscale_image
 
-# zlib level of the PNGs: 1 writes several times faster than Pillow's default of 6 for files about
-# a tenth larger (benchmarks/png.py measures every level); the pixels are the same at every level.
+# zlib level of the PNGs (png.py): 1 writes several times faster than 6, the usual default, for
+# files about a tenth larger (benchmarks/png.py measures every level); every level is lossless.
 DEFAULT_PNG_COMPRESSION = 1
 _DONE = object()  # end of a queue
 
@@ -78,7 +79,7 @@ def write_png(image, target: Path, compression: int = DEFAULT_PNG_COMPRESSION) -
     """Lossless PNG (ICC profile kept) through a temporary file, renamed into place once complete."""
     partial = target.with_name(f".{target.name}.part")
     try:
-        save_png(image, partial, compress_level=compression)
+        png.write_png(image, partial, level=compression)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
