@@ -11,6 +11,7 @@ import os
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ def encode_png(pixels: np.ndarray, mode: str, icc_profile: bytes | None = None, 
     rows = pixels.reshape(h, -1)
     bands = max(1, min(threads or os.cpu_count() or 1, h, rows.nbytes // BAND_BYTES))
     edges = [h * i // bands for i in range(bands + 1)]
-    jobs = [(rows[a:b], rows[a - 1] if a else None, level, b == h) for a, b in zip(edges, edges[1:])]
+    jobs = [(rows[a:b], rows[a - 1] if a else None, level, b == h) for a, b in pairwise(edges)]
     if bands == 1:
         done = [_deflate_band(*jobs[0])]
     else:
