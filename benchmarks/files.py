@@ -100,12 +100,14 @@ def interleaved(cmds: dict[str, list[str]], rounds: int, clean: list[Path]) -> d
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def peak_memory(cmd: list[str]) -> float:
-    """Peak resident memory (GiB) of `cmd`, read in a fresh wrapper process whose only child it is."""
-    wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL);"
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+def peak_memory(cmd: list[str]) -> str:
+    """Peak resident memory of `cmd`, read in a fresh wrapper process whose only child it is."""
+    wrapper = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
+               "stderr=subprocess.DEVNULL).returncode; print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", wrapper, *cmd], cwd=ROOT, check=True, capture_output=True, text=True)
-    return int(out.stdout.split()[-1]) / 2**20  # ru_maxrss is in KiB on Linux
+    code, peak = map(int, out.stdout.split()[-2:])
+    peak_gib = f"{peak / 2**20:.2f} GiB"  # ru_maxrss is in KiB on Linux
+    return peak_gib if code == 0 else f"failed with exit status {code} after {peak_gib} (out of memory?)"
 
 
 def machine_load() -> str:
@@ -154,9 +156,8 @@ def main():
             inputs = write_inputs(tmp / "large", photos(1, (4000, 3000)))
             cmds = commands(inputs, tmp / "large-out", 2, cli_args)
             peaks = {name: peak_memory(cmd) for name, cmd in cmds.items()}
-            print(f"\npeak resident memory, one 4000x3000 photo at x2: fsrcnn CLI {peaks['fsrcnn CLI']:.2f} GiB, "
-                  f"OpenCV script {peaks['OpenCV script']:.2f} GiB "
-                  f"({peaks['fsrcnn CLI'] / peaks['OpenCV script']:.2f}x)")
+            print(f"\npeak resident memory, one 4000x3000 photo at x2: fsrcnn CLI {peaks['fsrcnn CLI']}, "
+                  f"OpenCV script {peaks['OpenCV script']}")
     print(f"after: {machine_load()}")
 
 
