@@ -102,8 +102,9 @@ def interleaved(cmds: dict[str, list[str]], rounds: int, clean: list[Path]) -> d
 
 def peak_memory(cmd: list[str]) -> str:
     """Peak resident memory of `cmd`, read in a fresh wrapper process whose only child it is."""
-    wrapper = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
-               "stderr=subprocess.DEVNULL).returncode; print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    wrapper = ("import resource, subprocess, sys;"
+               "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode;"
+               "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", wrapper, *cmd], cwd=ROOT, check=True, capture_output=True, text=True)
     code, peak = map(int, out.stdout.split()[-2:])
     peak_gib = f"{peak / 2**20:.2f} GiB"  # ru_maxrss is in KiB on Linux

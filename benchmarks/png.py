@@ -50,7 +50,8 @@ def main():
 
     upscaler = Upscaler([3])
     results = [upscale_image(upscaler, Loaded(im), 3) for im in photos(args.photos)]
-    zlib_name = f"zlib-ng {features.version('zlib_ng')}" if features.check("zlib_ng") else f"zlib {features.version('zlib')}"
+    zlib_name = (f"zlib-ng {features.version('zlib_ng')}" if features.check("zlib_ng")
+                 else f"zlib {features.version('zlib')}")
     print(f"{len(results)} FSRCNN x3 results of {results[0].width}x{results[0].height}; Pillow "
           f"{Image.__version__} with {zlib_name}; median of {args.repeat} interleaved rounds\n")
     writers = ["png.py (Up filter, bands on every core)", "png.py, 1 thread"] + [f"Pillow, {s}" for s in STRATEGIES]
@@ -72,7 +73,8 @@ def main():
     base = (6, "Pillow, default")
     t6, s6 = statistics.median(times[base]), sizes[base]
     n = len(results)
-    print("| zlib level | writer | wall s per photo | CPU s per photo | MB per photo | wall vs Pillow 6 | size vs Pillow 6 |")
+    print("| zlib level | writer | wall s per photo | CPU s per photo | MB per photo | wall vs Pillow 6 "
+          "| size vs Pillow 6 |")
     print("|---|---|---|---|---|---|---|")
     for case in cases:
         t = statistics.median(times[case])

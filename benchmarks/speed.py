@@ -63,6 +63,21 @@ def opencv_upsampler(scale: int):
     return lambda rgb: sr.upsample(np.ascontiguousarray(rgb[..., ::-1]))
 
 
+def methods_for(rgb: np.ndarray, scale: int, upscaler, xla, cv) -> dict:
+    """The methods timed on one photo at one scale (XLA and OpenCV when there)."""
+    pil, size = Image.fromarray(rgb), (rgb.shape[1] * scale, rgb.shape[0] * scale)
+    methods = {
+        "PIL bicubic": lambda: pil.resize(size, Image.BICUBIC),
+        "fsrcnn": lambda: upscaler.upscale_array(rgb, scale),
+        "fsrcnn + self-ensemble": lambda: upscaler.upscale_array(rgb, scale, tta=True),
+    }
+    if xla:
+        methods["fsrcnn, XLA engine"] = lambda: xla.upscale_array(rgb, scale)
+    if cv:
+        methods["OpenCV dnn_superres FSRCNN"] = lambda: cv(rgb)
+    return methods
+
+
 def speed(sizes, scales, repeat, weights_dir=None):
     from fsrcnn.upscaler import Upscaler
 
@@ -75,18 +90,7 @@ def speed(sizes, scales, repeat, weights_dir=None):
     for scale in scales:
         cv = opencv_upsampler(scale)
         for size in sizes:
-            rgb = photo(size)
-            pil = Image.fromarray(rgb)
-            methods = {
-                "PIL bicubic": lambda: pil.resize((size * scale, size * scale), Image.BICUBIC),
-                "fsrcnn": lambda: upscaler.upscale_array(rgb, scale),
-                "fsrcnn + self-ensemble": lambda: upscaler.upscale_array(rgb, scale, tta=True),
-            }
-            if xla:
-                methods["fsrcnn, XLA engine"] = lambda: xla.upscale_array(rgb, scale)
-            if cv:
-                methods["OpenCV dnn_superres FSRCNN"] = lambda: cv(rgb)
-            times = median_times(methods, repeat)
+            times = median_times(methods_for(photo(size), scale, upscaler, xla, cv), repeat)
             for name, t in times.items():
                 mp = (size * scale) ** 2 / 1e6 / t
                 vs_cv = f"{t / times['OpenCV dnn_superres FSRCNN']:.2f}x" if cv else "n/a"

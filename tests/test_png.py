@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from helpers import synthetic_photo
 from fsrcnn import png
+from helpers import synthetic_photo
 
 
 def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
