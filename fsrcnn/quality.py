@@ -31,13 +31,15 @@ _LUMA_TABLE = np.array([
 
 # Below this JPEG quality the photo weights do better than the clean ones (weights/README.md).
 PHOTO_BELOW_QUALITY = 97
-# Lossless files: the block-edge ratio and noise sigma (0..255) from which an image counts as degraded,
-# set between what clean and degraded training and Photos24 images measure.
-BLOCKINESS_THRESHOLD = 1.3
+# Lossless files need strong evidence: the photo weights cost a clean image more (they soften it)
+# than the clean weights cost a mildly degraded one. So the block-edge ratio must exceed what any
+# clean training image (T91, BSD200) or Photos24 image measures, and the chroma noise the level
+# that nearly all noise-free ones stay under while nearly all images with sigma-5 noise exceed it.
+BLOCKINESS_THRESHOLD = 1.6
+NOISE_THRESHOLD = 1.8  # in Cb/Cr of colour images
+GRAY_NOISE_THRESHOLD = 3.5  # in the luma of gray images, where texture and noise are harder to tell apart
 MIN_SIDE = 96
 SAMPLE_SIDE = 1024  # lossless files are judged on their central crop of this size (a crop keeps the grid)
-NOISE_THRESHOLD = 1.0  # in Cb/Cr of colour images
-GRAY_NOISE_THRESHOLD = 2.5  # in the luma of gray images, where texture and noise are harder to tell apart
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def test_lineage_records_every_shipped_file():
     import json
 
     doc = json.loads((WEIGHTS / "lineage.json").read_text())
-    assert set(doc["files"]) == {p.name for p in WEIGHTS.glob("fsrcnn_x*.keras")}
+    assert set(doc["files"]) == {p.name for p in WEIGHTS.glob("fsrcnn_*.keras")}
     for name, entry in doc["files"].items():
         assert entry["sha256"] == hashlib.sha256((WEIGHTS / name).read_bytes()).hexdigest(), name
         run = ROOT / entry["resumable_run"]
@@ -110,6 +110,10 @@ def test_lineage_records_every_shipped_file():
         assert lineage[-1] + "/" == entry["resumable_run"] and doc["runs"][lineage[0]]["init_from"] is None
         for before, later in zip(lineage, lineage[1:], strict=False):
             after = doc["runs"][later]
-            assert f"--run-dir {later}" in after["command"] and after["epochs"] > 0
+            recipe = after.get("recipe")  # a recipe file names the run dir itself
+            assert f"--run-dir {later}" in after["command"] or f"--recipe {recipe}" in after["command"]
+            assert after["epochs"] > 0
+            if recipe:
+                assert (ROOT / recipe).exists() and f'run_dir = "{later}"' in (ROOT / recipe).read_text()
             assert after["init_from"].startswith(before + "/") or "init_from_note" in after
             assert len(after["init_from_sha256"]) == 64
