@@ -68,6 +68,9 @@ def test_auto_picks_photo_for_a_q50_jpeg_and_clean_for_a_png():
     q50 = choose(_jpeg_file(LR, 50), None)
     assert q50.model == "photo" and "JPEG quality ≈ 50" in q50.reason
     assert choose(_jpeg_file(LR, 100), None).model == "clean"
+    # Photos24 put the crossover at quality 90: lightly compressed JPEGs keep the sharper clean weights.
+    assert choose(_jpeg_file(LR, 85), None).model == "photo"
+    assert choose(_jpeg_file(LR, 95), None).model == "clean"
     assert choose(_png_file(LR), LR).model == "clean"
     # A decoded JPEG saved as PNG (a screenshot, a re-save) still shows its blocks; a noisy PNG its noise.
     resaved = apply_spec(LR, "jpeg40")
