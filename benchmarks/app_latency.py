@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
 from load import memory_kib, serve_app  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT.parent / "shared" / "data" / "Photos24" / "001.png"  # 1276x850
 
 
@@ -128,17 +128,16 @@ def main(argv=None) -> int:
                 timing["peak_mib"] = memory_kib(server.pid)[1] / 1024
                 rows.append((name, timing))
                 print(f"{name}: done", file=sys.stderr, flush=True)
+        print("| Case | Detail view | Full result | Network | Other image work | PNG encoding | Transfer | "
+              "Result − network | PNG | Server peak (VmHWM) |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for name, t in rows:
+            print(f"| {name} | {t['detail']:.2f} s | {t['result']:.2f} s | {t['network']:.2f} s | {t['other']:.2f} s | "
+                  f"{t['png']:.2f} s | {t['transfer']:.2f} s | {t['result'] - t['network']:+.2f} s | "
+                  f"{t['megabytes']:.0f} MB | {t['peak_mib']:.0f} MiB |")
         moves = time_moves(args.weights_dir, photos["1mp"])
-
-    print("| Case | Detail view | Full result | Network | Other image work | PNG encoding | Transfer | "
-          "Result − network | PNG | Server peak (VmHWM) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, t in rows:
-        print(f"| {name} | {t['detail']:.2f} s | {t['result']:.2f} s | {t['network']:.2f} s | {t['other']:.2f} s | "
-              f"{t['png']:.2f} s | {t['transfer']:.2f} s | {t['result'] - t['network']:+.2f} s | "
-              f"{t['megabytes']:.0f} MB | {t['peak_mib']:.0f} MiB |")
-    print(f"\nMoving the region (1 MP x4 + ensemble, crops only, in-process): median "
-          f"{statistics.median(moves):.2f} s, max {max(moves):.2f} s over {len(moves)} moves")
+        print(f"\nMoving the region (1 MP x4 + ensemble, crops only, in-process): median "
+              f"{statistics.median(moves):.2f} s, max {max(moves):.2f} s over {len(moves)} moves")
     return 0
 
 

@@ -121,7 +121,7 @@ def where(crop: np.ndarray, full: np.ndarray, near: tuple[int, int], reach: int 
     return hits[0]
 
 
-def test_a_photo_over_the_old_limit_gives_a_detail_view_and_the_cli_s_png(page, server, phone_photo, tmp_path):
+def test_journey_a_photo_over_the_old_limit_gets_a_detail_view_and_the_cli_s_png(page, server, phone_photo, tmp_path):
     """The journey: a phone JPEG at x2; 1:1 crops appear, then the PNG, equal to the CLI's."""
     _, trained, weights = server
     with Image.open(phone_photo) as im:
