@@ -159,7 +159,7 @@ def validator(demo: logic.Demo, mode: str):
             checks[1] = gr.validate(False, str(e))
             return checks
         try:
-            demo.check_model(model)
+            demo.check_model(model, scale)
             if mode == logic.COMPARE:
                 demo.check_degradation(degradation)
         except ValueError as e:
@@ -235,7 +235,9 @@ def resetter(demo: logic.Demo):
 
 
 def build_ui(demo: logic.Demo) -> gr.Blocks:
-    photo_info = ("Photo: trained on JPEG-compressed and noisy photos; Auto picks per image." if demo.has_photo_model
+    photo_scales = [s for s in demo.scales if logic.PHOTO_MODEL in demo.models_for(s)]
+    photo_info = (f"Photo (for {', '.join(f'x{s}' for s in photo_scales)}): trained on JPEG-compressed and noisy "
+                  "photos; Auto picks per image." if photo_scales
                   else "The photo model is not installed (weights/fsrcnn_photo_x*.keras): Auto uses Clean.")
     with gr.Blocks(title="FSRCNN super-resolution", analytics_enabled=False, delete_cache=(1800, 3600)) as ui:
         gr.Markdown(INTRO)

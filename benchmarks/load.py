@@ -16,6 +16,7 @@ tests/test_load.py runs a short version through the same functions.
 import argparse
 import concurrent.futures
 import os
+import re
 import shutil
 import signal
 import socket
@@ -165,7 +166,8 @@ def check_answer(answer, size: int, scale: int, tta: bool) -> None:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n", f"{Path(path).name} is not a PNG"
         with Image.open(path) as im:
             assert im.size == want, f"{Path(path).name} is {im.size}"
-    assert Path(download).name.endswith(f"_x{scale}_{'ensemble' if tta else 'fsrcnn'}.png"), download
+    best = "ensemble" if tta else "(fsrcnn|photo)"  # plain: whichever weights Auto picked
+    assert re.search(f"_x{scale}_{best}\\.png$", Path(download).name), download
     assert f"{size}×{size} → {size * scale}×{size * scale}" in report, report
 
 

@@ -172,7 +172,12 @@ class Demo:
 
     @property
     def has_photo_model(self) -> bool:
+        """Whether photo weights are installed for any scale."""
         return PHOTO_MODEL in self.models
+
+    def models_for(self, scale: int) -> tuple[str, ...]:
+        """The weights loaded for one scale (the photo model may exist for some scales only)."""
+        return tuple(m for m in self.models if (m, scale) in self.upscaler.weights)
 
     def warm_up(self) -> None:
         """Compile the networks for the shapes most requests use, so visitors do not wait for it."""
@@ -185,7 +190,8 @@ class Demo:
         """Read the photo and prepare it for `mode`: the network's input, the model, the region."""
         if mode not in (UPSCALE, COMPARE):
             raise InputError(f"unknown mode {mode!r}: use {UPSCALE} or {COMPARE}")
-        scale, model = self.check_scale(scale), self.check_model(model)
+        scale = self.check_scale(scale)
+        model = self.check_model(model, scale)
         degradation = self.check_degradation(degradation)
         path, name = self._source(source)
         loaded = open_image(path, max_pixels=self.max_pixels, name=name)
@@ -208,7 +214,7 @@ class Demo:
                 lr = np.asarray(Image.open(evidence))
             image_mode, icc = ("L" if hr.ndim == 2 else "RGB"), loaded.icc_profile
             picture = Image.fromarray(hr)
-        choice = self.choose(path if mode == UPSCALE else evidence, lr, model)
+        choice = self.choose(path if mode == UPSCALE else evidence, lr, model, scale)
         overview = _overview(picture)
         lr_size = (lr.shape[1], lr.shape[0])
         if centre is None:
@@ -216,7 +222,8 @@ class Demo:
             window = view.DETAIL / scale * overview.width / lr_size[0]
             point = view.most_detailed(np.asarray(overview.convert("L")), (round(window), round(window)))
             centre = (point[0] * lr_size[0] / overview.width, point[1] * lr_size[1] / overview.height)
-        methods = [ORIGINAL, BICUBIC, FSRCNN] + ([PHOTO] if self.has_photo_model else []) + ([ENSEMBLE] if tta else [])
+        photo = PHOTO_MODEL in self.models_for(scale)
+        methods = [ORIGINAL, BICUBIC, FSRCNN] + ([PHOTO] if photo else []) + ([ENSEMBLE] if tta else [])
         job = Job(secrets.token_hex(8), mode, str(path), name, scale, bool(tta), model, degradation, choice, lr,
                   image_mode, icc, notes, overview, centre, hr, tuple(methods))
         self._remember(job)
@@ -300,14 +307,13 @@ class Demo:
 
     def margin(self, scale: int) -> int:
         """LR pixels of context a crop needs on each side to equal the whole-image result."""
-        return max(self.upscaler.margin(scale, m) for m in self.models)
+        return max(self.upscaler.margin(scale, m) for m in self.models_for(scale))
 
-    def choose(self, source, pixels: np.ndarray, requested: str) -> Choice:
+    def choose(self, source, pixels: np.ndarray, requested: str, scale: int) -> Choice:
         """Which weights `requested` means for this image (fsrcnn.quality decides what auto means)."""
-        if requested == PHOTO_MODEL and not self.has_photo_model:
-            raise InputError("the photo model is not installed (weights/fsrcnn_photo_x*.keras): choose Auto or Clean")
-        if not self.has_photo_model:
-            why = "asked for" if requested == CLEAN else "the only model installed"
+        self.check_model(requested, scale)
+        if PHOTO_MODEL not in self.models_for(scale):
+            why = "asked for" if requested == CLEAN else f"the only model installed for x{scale}"
             return Choice(CLEAN, f"clean model ({why})")
         picked = quality.choose(source, pixels, requested)
         return Choice(picked.model, picked.reason)
@@ -322,12 +328,15 @@ class Demo:
             raise InputError(f"scale must be one of {', '.join(f'x{s}' for s in self.scales)}, got {scale!r}")
         return int(value)
 
-    def check_model(self, model) -> str:
+    def check_model(self, model, scale: int | None = None) -> str:
+        """auto, clean or photo; photo only where its weights are installed (for `scale`, when given)."""
         value = str(model if model is not None else AUTO).strip().lower()
         if value not in MODELS:
             raise InputError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
-        if value == PHOTO_MODEL and not self.has_photo_model:
-            raise InputError("the photo model is not installed (weights/fsrcnn_photo_x*.keras): choose Auto or Clean")
+        if value == PHOTO_MODEL and PHOTO_MODEL not in (self.models if scale is None else self.models_for(scale)):
+            where = "" if scale is None else f" for x{scale}"
+            raise InputError(f"the photo model is not installed{where} (weights/fsrcnn_photo_x*.keras): "
+                             "choose Auto or Clean")
         return value
 
     @staticmethod

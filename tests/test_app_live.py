@@ -87,7 +87,7 @@ def test_bad_inputs_get_readable_messages_and_the_server_keeps_serving(client, t
     (tmp_path / "cut.png").write_bytes(CAT.read_bytes()[:20_000])
     with pytest.raises(AppError, match="cut.png: damaged or truncated image"):
         client.predict(handle_file(tmp_path / "cut.png"), 2, False, api_name="/upscale")
-    assert client.predict(handle_file(CAT), 2, False, api_name="/upscale")[-2].endswith("cat_x2_fsrcnn.png")
+    assert client.predict(handle_file(CAT), 2, False, "clean", api_name="/upscale")[-2].endswith("cat_x2_fsrcnn.png")
 
 
 def test_upload_size_is_limited(client, tmp_path):
