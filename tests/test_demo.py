@@ -267,7 +267,7 @@ def test_with_the_photo_weights_the_photo_model_gets_a_crop_and_can_be_chosen(st
     folder.mkdir()
     for s in (2, 3, 4):  # the stand-in weights under both names: the plumbing is under test, not the pictures
         shutil.copy(stand_in_weights / f"fsrcnn_x{s}.keras", folder / f"fsrcnn_x{s}.keras")
-        shutil.copy(stand_in_weights / f"fsrcnn_x{s}.keras", folder / f"fsrcnn_photo_x{s}.keras")
+    shutil.copy(stand_in_weights / "fsrcnn_x2.keras", folder / "fsrcnn_photo_x2.keras")  # for x2 only
     upscaler = Upscaler(weights_dir=folder, tile=32)
     demo = logic.Demo(upscaler, output_dir=tmp_path / "out")
     assert demo.has_photo_model
@@ -279,6 +279,10 @@ def test_with_the_photo_weights_the_photo_model_gets_a_crop_and_can_be_chosen(st
     assert outcome.path.name.endswith("_x2_photo.png")
     auto = demo.start(logic.UPSCALE, write(tmp_path, rgb), 2, model="auto")
     assert auto.choice.model in ("clean", "photo") and auto.choice.reason
+    x3 = demo.start(logic.UPSCALE, write(tmp_path, rgb), 3, model="auto")  # no photo weights for x3
+    assert x3.choice.model == "clean" and logic.PHOTO not in x3.methods
+    with pytest.raises(logic.InputError, match="photo model is not installed for x3"):
+        demo.start(logic.UPSCALE, write(tmp_path, rgb), 3, model="photo")
 
 
 # --- bad requests ---------------------------------------------------------------------------------
