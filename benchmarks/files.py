@@ -2,7 +2,8 @@
 
 What a user waits for is a whole process: start, read, upscale, write PNG. Both sides run as fresh
 processes on the same input files, in interleaved rounds (one run of each per round, so a slow spell
-of a shared machine hits both alike); the medians of their wall times and the ratio are printed.
+of a shared machine hits both alike); the medians of their wall times and the ratio are printed,
+and of their CPU times (user + system, every thread), which a busy machine disturbs less.
 
     python benchmarks/files.py [--rounds 3] [--cases many one] [--help-runs 5] [--memory]
                                [--cli-args "--png-compression 6"]
@@ -18,6 +19,7 @@ needs `pip install -r benchmarks/requirements.txt`.
 """
 import argparse
 import os
+import resource
 import shlex
 import shutil
 import statistics
@@ -83,21 +85,25 @@ def commands(inputs: Path, out: Path, scale: int, cli_args: list[str]) -> dict[s
     }
 
 
-def run(cmd: list[str]) -> float:
+def run(cmd: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, all threads) of one run of `cmd`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def interleaved(cmds: dict[str, list[str]], rounds: int, clean: list[Path]) -> dict[str, float]:
-    """Median wall time of each command over interleaved rounds; outputs are removed before each run."""
+def interleaved(cmds: dict[str, list[str]], rounds: int, clean: list[Path]) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU time of each command over interleaved rounds; outputs are removed before each run."""
     times = {name: [] for name in cmds}
     for _ in range(rounds):
         for name, cmd in cmds.items():
             for folder in clean:
                 shutil.rmtree(folder, ignore_errors=True)
             times[name].append(run(cmd))
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return {name: tuple(statistics.median(t[i] for t in ts) for i in (0, 1)) for name, ts in times.items()}
 
 
 def peak_memory(cmd: list[str]) -> str:
@@ -139,18 +145,19 @@ def main():
         cases = {"many": images, "one": images[:1]}
         print(f"inputs: {source}, {SIZE[0]}x{SIZE[1]} JPEG, x{args.scale}; medians of {args.rounds} interleaved "
               f"rounds, whole-process wall time; CLI arguments: {' '.join(cli_args) or '(defaults)'}\n")
-        print("| case | fsrcnn CLI (s) | OpenCV script (s) | CLI / OpenCV |")
-        print("|---|---|---|---|")
+        print("| case | fsrcnn CLI (s) | OpenCV script (s) | CLI / OpenCV | CPU s, CLI | CPU s, OpenCV | CPU ratio |")
+        print("|---|---|---|---|---|---|---|")
         for case in args.cases:
             inputs = write_inputs(tmp / case, cases[case])
             out = tmp / f"{case}-out"
             cmds = commands(inputs, out, args.scale, cli_args)
             times = interleaved(cmds, args.rounds, [out / "cli", out / "opencv"])
-            cli, cv = times["fsrcnn CLI"], times["OpenCV script"]
-            print(f"| {len(cases[case])} photo(s) x{args.scale} | {cli:.2f} | {cv:.2f} | {cli / cv:.2f}x |", flush=True)
+            (cli, cli_cpu), (cv, cv_cpu) = times["fsrcnn CLI"], times["OpenCV script"]
+            print(f"| {len(cases[case])} photo(s) x{args.scale} | {cli:.2f} | {cv:.2f} | {cli / cv:.2f}x | "
+                  f"{cli_cpu:.2f} | {cv_cpu:.2f} | {cli_cpu / cv_cpu:.2f}x |", flush=True)
         if args.help_runs:
-            help_times = [run([sys.executable, "-m", "fsrcnn", "upscale", "--help"]) for _ in range(args.help_runs)]
-            bare = statistics.median(run([sys.executable, "-c", "pass"]) for _ in range(args.help_runs))
+            help_times = [run([sys.executable, "-m", "fsrcnn", "upscale", "--help"])[0] for _ in range(args.help_runs)]
+            bare = statistics.median(run([sys.executable, "-c", "pass"])[0] for _ in range(args.help_runs))
             print(f"\n`python -m fsrcnn upscale --help`: {statistics.median(help_times):.2f} s median of "
                   f"{args.help_runs} (a bare `python -c pass`: {bare:.2f} s)")
         if args.memory:
