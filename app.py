@@ -333,7 +333,7 @@ def main(argv=None) -> int:
     # SIGTERM (a service manager, `kill`, a test) stops the app like Ctrl+C does, clean-up included;
     # Python's default would end the process on the spot and leave the folder behind.
     signal.signal(signal.SIGTERM, _interrupt)
-    ui = None
+    ui, warm_up = None, None
     try:
         # Each request's PNG is copied into Gradio's cache as soon as it returns: 10 minutes is ample.
         demo = logic.Demo(upscaler, max_pixels=args.max_pixels, output_dir=work / "results", keep_seconds=600)
@@ -341,7 +341,8 @@ def main(argv=None) -> int:
         print(f"FSRCNN {', '.join(f'x{s}' for s in demo.scales)} ({models}) loaded on {upscaler.device_name} "
               f"({time.perf_counter() - STARTED:.1f} s after start)", flush=True)
         # Compiling the network for the common tile shapes takes seconds: do it while the page loads.
-        threading.Thread(target=demo.warm_up, name="warm-up", daemon=True).start()
+        warm_up = threading.Thread(target=demo.warm_up, name="warm-up", daemon=True)
+        warm_up.start()
         ui = build_ui(demo)
         # One request at a time by default: the network already uses every core, and memory stays
         # that of one request. The rest wait their turn in the queue.
@@ -364,6 +365,12 @@ def main(argv=None) -> int:
         if ui is not None:
             ui.close(verbose=False)
         shutil.rmtree(work, ignore_errors=True)
+        if warm_up is not None and warm_up.is_alive():
+            # Stopped while OpenVINO still compiles: leaving the interpreter under its threads makes
+            # C++ abort ("terminate called ..."); everything is cleaned up, so leave at once instead.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
     return 0
 
 
