@@ -151,9 +151,8 @@ class Upscaler:
         with self._programs_lock:
             if key not in self._programs:
                 program = engines.load(self.engine)
-                full = (self._block_side(self.tile, scale, model),) * 2
                 self._programs[key] = program(self.weights[model, scale], scale, tta, kind, device=self.device,
-                                              streams=self.workers, full_shape=full)
+                                              streams=self.workers)
         return self._programs[key]
 
     def _tiles(self, h: int, w: int):

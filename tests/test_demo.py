@@ -42,7 +42,7 @@ def assert_same_pixels(crop: np.ndarray, full: np.ndarray):
     that lies within float error of .5 differently (tests/test_upscaler.py allows the same)."""
     assert crop.shape == full.shape
     diff = np.abs(crop.astype(int) - full)
-    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3, f"{(diff > 0).sum()} values differ, by up to {diff.max()}"
+    assert diff.max() == 0, f"{(diff > 0).sum()} values differ, by up to {diff.max()}"
 
 
 # --- the detail view ------------------------------------------------------------------------------

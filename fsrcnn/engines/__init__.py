@@ -1,6 +1,6 @@
 """Tile programs: one file per engine, all behind one interface.
 
-An engine module defines `Program(weights, scale, tta, kind, *, device, streams, full_shape)`:
+An engine module defines `Program(weights, scale, tta, kind, *, device, streams)`:
 a callable that takes one margin-padded tile, a (1, h, w, c) float32 NHWC block, and returns
 the upscaled tile as numpy. Every engine computes the same thing, described once here:
 

@@ -136,14 +136,15 @@ def _folded(p, r: int):
 class Program:
     """One tile program (see fsrcnn/engines/__init__.py): (1, h, w, c) float32 block in, numpy out.
 
-    Blocks of `full_shape` (h, w), the full tiles that cover most of a large image, run a copy
-    compiled for that shape (a little faster than the dynamic one); other blocks, at the image's
-    edges, run the dynamic one, so a new photo size never waits for a compilation. `streams`:
-    tiles in flight. OpenVINO runs on the CPU only, so `device` must be the CPU.
+    One program with dynamic height and width serves every block, so a new photo size never
+    waits for a compilation, and every block is computed by the same kernels: a copy compiled for
+    the full tiles' static shape ran a little faster but rounded a few values differently, and
+    then a crop of a photo was not exactly the same pixels as the whole result. `streams`: tiles
+    in flight. OpenVINO runs on the CPU only, so `device` must be the CPU.
     """
 
     def __init__(self, weights: Weights, scale: int, tta: bool, kind: str, *, device: str = "/CPU:0",
-                 streams: int = 1, full_shape: tuple[int, int] | None = None):
+                 streams: int = 1):
         if weights.scale != scale:
             raise ValueError(f"weights for x{weights.scale}, program for x{scale}")
         if "CPU" not in device.upper():
@@ -173,23 +174,17 @@ class Program:
         # (THROUGHPUT), which pay more for their margins. f32: exactly the trained weights.
         hint = "THROUGHPUT" if streams > 1 else "LATENCY"
         config = {"PERFORMANCE_HINT": hint, "NUM_STREAMS": max(1, streams), "INFERENCE_PRECISION_HINT": "f32"}
-        model, core = ov.Model([out], [block]), ov.Core()
-        self._compiled = {None: core.compile_model(model, "CPU", config)}
-        if full_shape:
-            static = model.clone()
-            static.reshape([1, *full_shape, channels])
-            self._compiled[tuple(full_shape)] = core.compile_model(static, "CPU", config)
+        self._compiled = ov.Core().compile_model(ov.Model([out], [block]), "CPU", config)
         # An infer request serves one call at a time; idle ones are reused.
-        self._idle = {key: queue.SimpleQueue() for key in self._compiled}
+        self._idle = queue.SimpleQueue()
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
-        key = block.shape[1:3] if block.shape[1:3] in self._compiled else None
         try:
-            request = self._idle[key].get_nowait()
+            request = self._idle.get_nowait()
         except queue.Empty:
-            request = self._compiled[key].create_infer_request()
+            request = self._compiled.create_infer_request()
         try:
             out = request.infer({0: np.ascontiguousarray(block, np.float32)}, share_inputs=True)[0][0]
         finally:
-            self._idle[key].put(request)  # the result is a copy (share_outputs is off)
+            self._idle.put(request)  # the result is a copy (share_outputs is off)
         return out[..., 0] if out.shape[-1] == 1 else out

@@ -69,12 +69,12 @@ def _uint8(x):  # as color.to_uint8: clip, round half up
 class Program:
     """One tile program (see fsrcnn/engines/__init__.py), compiled by XLA once per block shape.
 
-    `device` is a TensorFlow device ('/CPU:0', '/GPU:0'); `streams` and `full_shape` are
-    OpenVINO's hints and mean nothing here (XLA caches one program per shape anyway).
+    `device` is a TensorFlow device ('/CPU:0', '/GPU:0'); `streams` is OpenVINO's hint and means
+    nothing here.
     """
 
     def __init__(self, weights: Weights, scale: int, tta: bool, kind: str, *, device: str = "/CPU:0",
-                 streams: int = 1, full_shape: tuple[int, int] | None = None):
+                 streams: int = 1):
         if weights.scale != scale:
             raise ValueError(f"weights for x{weights.scale}, program for x{scale}")
         p = plan(kind)
