@@ -100,3 +100,17 @@ def test_upload_size_is_limited(client, tmp_path):
     # and the server refuses it from clients that do not
     answer = httpx.post(client.src + "gradio_api/upload", files={"files": ("big.png", big.read_bytes())}, timeout=60)
     assert answer.status_code == 413
+
+
+def test_auto_picks_the_photo_model_for_a_q50_jpeg_and_clean_for_a_png(client, tmp_path):
+    from app_helpers import WEIGHTS
+
+    if not (WEIGHTS / "fsrcnn_photo_x2.keras").exists():
+        pytest.skip("no photo weights for x2")
+    jpeg = tmp_path / "web.jpg"
+    with Image.open(CAT) as im:
+        im.convert("RGB").save(jpeg, quality=50)
+    *_, download, report = client.predict(handle_file(jpeg), 2, False, "auto", api_name="/upscale")
+    assert "JPEG quality ≈ 50: photo model" in report and download.endswith("web_x2_photo.png")
+    *_, download, report = client.predict(handle_file(CAT), 2, False, "auto", api_name="/upscale")
+    assert "clean model" in report and download.endswith("cat_x2_fsrcnn.png")

@@ -277,8 +277,10 @@ def test_with_the_photo_weights_the_photo_model_gets_a_crop_and_can_be_chosen(st
     outcome = demo.finish(job)
     np.testing.assert_array_equal(pixels(outcome.path), upscaler.upscale_array(rgb, 2, model="photo"))
     assert outcome.path.name.endswith("_x2_photo.png")
-    auto = demo.start(logic.UPSCALE, write(tmp_path, rgb), 2, model="auto")
-    assert auto.choice.model in ("clean", "photo") and auto.choice.reason
+    auto = demo.start(logic.UPSCALE, write(tmp_path, rgb), 2, model="auto")  # a clean PNG
+    assert auto.choice.model == "clean" and "clean model" in auto.choice.reason
+    web = demo.start(logic.UPSCALE, write(tmp_path, rgb, name="web.jpg", quality=50), 2, model="auto")
+    assert web.choice.model == "photo" and web.choice.reason == "JPEG quality ≈ 50: photo model"
     x3 = demo.start(logic.UPSCALE, write(tmp_path, rgb), 3, model="auto")  # no photo weights for x3
     assert x3.choice.model == "clean" and logic.PHOTO not in x3.methods
     with pytest.raises(logic.InputError, match="photo model is not installed for x3"):
