@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import DATA, ROOT, WEIGHTS, synthetic_photo  # noqa: F401  (ROOT, synthetic_photo: older imports)
+from helpers import DATA, WEIGHTS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
 

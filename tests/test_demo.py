@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from app_helpers import EXAMPLES
-from conftest import synthetic_photo
+from helpers import synthetic_photo
 from fsrcnn import demo as logic
 from fsrcnn import view
 from fsrcnn.images import ImageError
