@@ -8,13 +8,13 @@ import pytest
 from PIL import Image
 
 from app_helpers import EXAMPLES
-from helpers import synthetic_photo
 from fsrcnn import demo as logic
 from fsrcnn import view
 from fsrcnn.images import ImageError
 from fsrcnn.imresize import degrade, modcrop
 from fsrcnn.metrics import psnr_ssim_y
 from fsrcnn.upscaler import bicubic_array
+from helpers import synthetic_photo
 
 
 @pytest.fixture(scope="module")
