@@ -289,6 +289,7 @@ class Demo:
         path = folder / f"{safe_stem(job.name)}_x{s}_{job.best}.png"
         image = array_to_image(best, job.mode_of_image, job.icc)
         _, png_seconds = _timed(save_png, image, path, compress_level=PNG_LEVEL)
+        self.upscaler.release_memory()  # between requests the server holds no engine buffers
         bar.stage("Done", 0)
         return Outcome(path, job.out_size, seconds, png_seconds, scores)
 

@@ -117,6 +117,7 @@ class Upscaler:
                             raise WeightsError(f"weight file {path} holds an x{self.weights[variant, scale].scale} "
                                                f"model, not x{scale}")
         self._programs, self._programs_lock = {}, threading.Lock()  # tiles ask from several threads
+        self._running, self._quiet = 0, threading.Condition()  # blocks in flight; release_memory waits for 0
 
     @property
     def device_name(self) -> str:
@@ -168,6 +169,7 @@ class Upscaler:
                 block = np.zeros((side, side, engines.CHANNELS[kind]), np.float32)
                 for t in (False, True) if tta else (False,):
                     self._run_block(block, scale, t, kind, model)
+        self.release_memory()  # compiled, and ready; the buffers come back with the first request
 
     def passes(self, shape: tuple[int, int], tta: bool) -> int:
         """Network passes (tiles x transforms) for an LR image of this size, for progress bars."""
@@ -188,7 +190,26 @@ class Upscaler:
         inner = 2 * self.margin(scale, model)
         grow = (self._block_side(h - inner, scale, model) - h, self._block_side(w - inner, scale, model) - w)
         x = np.pad(block, ((0, grow[0]), (0, grow[1]), (0, 0)), mode="edge")[None]
-        return self._program(scale, tta, kind, model)(x)[: h * scale, : w * scale]
+        program = self._program(scale, tta, kind, model)
+        with self._quiet:
+            self._running += 1
+        try:
+            return program(x)[: h * scale, : w * scale]
+        finally:
+            with self._quiet:
+                self._running -= 1
+                self._quiet.notify_all()
+
+    def release_memory(self) -> None:
+        """Free the engines' working buffers (they are allocated again, as large as needed, on the next
+        block): a server that has compiled a program for every scale and model would otherwise hold
+        the buffers of all of them. Waits until no block is in flight; new blocks wait for it."""
+        with self._quiet:
+            self._quiet.wait_for(lambda: self._running == 0)
+            with self._programs_lock:
+                programs = list(self._programs.values())
+            for program in programs:
+                program.release_memory()
 
     def _run_tiles(self, planes: np.ndarray, scale: int, tta: bool, progress, kind: str, out: np.ndarray,
                    model: str) -> None:

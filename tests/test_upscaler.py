@@ -194,3 +194,13 @@ def test_models_can_be_given_in_memory(stand_in_models):
     y = np.random.default_rng(0).random((10, 12)).astype(np.float32)
     np.testing.assert_array_equal(up.upscale_luma(y, 2), up.upscale_luma(y, 2, model="photo"))
 
+
+
+@pytest.mark.parametrize("engine", ["openvino", "xla"])
+def test_released_buffers_come_back_with_the_same_pixels(stand_in_weights, engine):
+    rgb = np.random.default_rng(5).integers(0, 256, (40, 52, 3)).astype(np.uint8)
+    upscaler = Upscaler([2], stand_in_weights, tile=32, engine=engine)
+    upscaler.warm_up(tta=False)  # compiles, then releases the warm-up's buffers
+    first = upscaler.upscale_array(rgb, 2)
+    upscaler.release_memory()
+    np.testing.assert_array_equal(upscaler.upscale_array(rgb, 2), first)

@@ -178,6 +178,10 @@ class Program:
         # An infer request serves one call at a time; idle ones are reused.
         self._idle = queue.SimpleQueue()
 
+    def release_memory(self) -> None:
+        """Free OpenVINO's intermediate buffers; the next block allocates what it needs again."""
+        self._compiled.release_memory()
+
     def __call__(self, block: np.ndarray) -> np.ndarray:
         try:
             request = self._idle.get_nowait()

@@ -108,6 +108,9 @@ class Program:
         with tf.device(device):
             self._program = tf.function(run, input_signature=spec, jit_compile=True)
 
+    def release_memory(self) -> None:
+        """Nothing to do: TensorFlow's allocator keeps and reuses its own memory."""
+
     def __call__(self, block: np.ndarray) -> np.ndarray:
         with tf.device(self.device):
             return self._program(block).numpy()
