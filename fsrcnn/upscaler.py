@@ -169,7 +169,7 @@ class Upscaler:
                 block = np.zeros((side, side, engines.CHANNELS[kind]), np.float32)
                 for t in (False, True) if tta else (False,):
                     self._run_block(block, scale, t, kind, model)
-        self.release_memory()  # compiled, and ready; the buffers come back with the first request
+                    self.release_memory()  # compiled and ready; its buffers come back with a request
 
     def passes(self, shape: tuple[int, int], tta: bool) -> int:
         """Network passes (tiles x transforms) for an LR image of this size, for progress bars."""
