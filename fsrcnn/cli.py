@@ -49,8 +49,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             nargs = {"action": "append"} if kind.startswith("list") else {"nargs": "+"}
             parser.add_argument(flag, dest=f.name, type=item, help=help_text, **nargs)
         else:
-            base = next((t for t in get_args(f.type) if t is not type(None)), f.type) if get_args(f.type) else f.type
-            base = {"int": int, "float": float, "str": str}.get(str(base), base)
+            base = next((t for t in get_args(f.type) if t is not type(None)), f.type)  # int | None -> int
             extra = {"choices": (2, 3, 4)} if f.name == "scale" else {}
             parser.add_argument(flag, dest=f.name, type=base, help=help_text, **extra)
 
