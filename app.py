@@ -87,10 +87,19 @@ def _errors_for_visitors(fn):
         raise gr.Error("Not enough memory for this image: try a smaller one or a smaller scale.") from e
 
 
-def detail_values(job: logic.Job, detail: logic.Detail) -> list:
-    """Overview, one image per crop (None for a method not run), the slider's pair: plain values."""
-    return [detail.overview, *[detail.crops.get(k) for k in CROPS],
-            (detail.crops[logic.BICUBIC], detail.crops[job.best])]
+def detail_values(demo: logic.Demo, job: logic.Job, detail: logic.Detail) -> list:
+    """Overview, one image per crop (None for a method not run), the slider's pair, as files.
+
+    Written once (crops as fast PNGs), so that a request's two answers ship the same files and
+    Gradio only copies them, instead of encoding every image again for each answer."""
+    folder = demo.request_folder()
+    files = {"overview": folder / "overview.jpg"}
+    detail.overview.save(files["overview"], quality=90)
+    for key, crop in detail.crops.items():
+        files[key] = folder / f"{key}.png"
+        crop.save(files[key], compress_level=1)
+    paths = {key: str(path) for key, path in files.items()}
+    return [paths["overview"], *[paths.get(k) for k in CROPS], (paths[logic.BICUBIC], paths[job.best])]
 
 
 def captions(job: logic.Job, outcome=None) -> dict:
@@ -113,11 +122,11 @@ def handler(demo: logic.Demo, mode: str):
         job = _errors_for_visitors(lambda: demo.start(**args))
         detail = _errors_for_visitors(lambda: demo.detail(job))
         state = {"token": job.token, "args": args | {"centre": job.centre}, "zoom": 1, "captions": captions(job)}
-        yield *detail_values(job, detail), None, logic.report(job, device=demo.upscaler.device_name), state
+        shown = detail_values(demo, job, detail)
+        yield *shown, None, logic.report(job, device=demo.upscaler.device_name), state
         outcome = _errors_for_visitors(lambda: demo.finish(job, progress))
         state = state | {"captions": captions(job, outcome)}
-        yield (*detail_values(job, detail), str(outcome.path), logic.report(job, outcome, demo.upscaler.device_name),
-               state)
+        yield *shown, str(outcome.path), logic.report(job, outcome, demo.upscaler.device_name), state
 
     if mode == logic.UPSCALE:
         def upscale(image, scale, self_ensemble, model="auto", progress=gr.Progress()):
@@ -202,8 +211,7 @@ def zoomer(demo: logic.Demo):
 def show(demo, job, state, centre, zoom):
     detail = _errors_for_visitors(lambda: demo.detail(job, centre, int(zoom)))
     state = state | {"args": state["args"] | {"centre": job.centre}, "zoom": int(zoom)}
-    return [detail.overview, *[detail.crops.get(k) for k in CROPS],
-            (detail.crops[logic.BICUBIC], detail.crops[job.best]), state]
+    return [*detail_values(demo, job, detail), state]
 
 
 def cleared(demo: logic.Demo, message: str) -> list:
@@ -341,7 +349,7 @@ def main(argv=None) -> int:
         print(f"FSRCNN {', '.join(f'x{s}' for s in demo.scales)} ({models}) loaded on {upscaler.device_name} "
               f"({time.perf_counter() - STARTED:.1f} s after start)", flush=True)
         # Compiling the network for the common tile shapes takes seconds: do it while the page loads.
-        warm_up = threading.Thread(target=demo.warm_up, name="warm-up", daemon=True)
+        warm_up = threading.Thread(target=_warm_up, args=(demo,), name="warm-up", daemon=True)
         warm_up.start()
         ui = build_ui(demo)
         # One request at a time by default: the network already uses every core, and memory stays
@@ -372,6 +380,13 @@ def main(argv=None) -> int:
             sys.stderr.flush()
             os._exit(0)
     return 0
+
+
+def _warm_up(demo: logic.Demo) -> None:
+    started = time.perf_counter()
+    demo.warm_up()
+    # Requests served before this line shared the cores with the compiler (benchmarks wait for it).
+    print(f"{logic.WARMED_UP} ({time.perf_counter() - started:.1f} s)", flush=True)
 
 
 def _interrupt(signum, frame):

@@ -1,7 +1,8 @@
 """The app's latency as a visitor meets it: `python app.py` on loopback, timed through gradio_client.
 
 For each case (a 1-megapixel photo at x2 and x4, with and without the self-ensemble, and a
-12-megapixel phone-sized JPEG at x2) one request is sent after a warm-up request, and the client
+12-megapixel phone-sized JPEG at x2) `--repeats` requests are sent, once the app's warm-up is over
+and after one warm-up request of ours; each column is the median over them. The client
 notes when the detail view arrives (the first streamed answer) and when the full result does.
 The full result's time is split into the network and the PNG encoding (the app's report states
 both), the rest of the server's work (reading, overview, crops, Gradio) and the transfer of the
@@ -11,7 +12,7 @@ from the smallest, so each line's peak is that case's or an earlier, smaller one
 Moving the region cannot be called through the API (it is a UI event), so it is timed in this
 process on the 1-megapixel photo at x4 with the self-ensemble: `Demo.detail` for a new place.
 
-    python benchmarks/app_latency.py [--weights-dir weights/] [--skip-12mp]
+    python benchmarks/app_latency.py [--weights-dir weights/] [--skip-12mp] [--repeats 3]
 """
 import argparse
 import re
@@ -26,7 +27,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
-from load import memory_kib, serve_app  # noqa: E402
+from load import memory_kib, serve_app, wait_for_warm_up  # noqa: E402
 
 PHOTO = ROOT.parent / "shared" / "data" / "Photos24" / "001.png"  # 1276x850
 
@@ -111,6 +112,8 @@ def main(argv=None) -> int:
     p.add_argument("--weights-dir", type=Path, default=ROOT / "weights")
     p.add_argument("--skip-12mp", action="store_true",
                    help="leave out the 12-megapixel case (tens of seconds on 2 cores)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="requests per case; each column is the median (one slow request says little)")
     args = p.parse_args(argv)
     from gradio_client import Client
 
@@ -121,10 +124,12 @@ def main(argv=None) -> int:
         photos = make_photos(work)
         rows = []
         with serve_app(args.weights_dir, work / "app") as server:
+            wait_for_warm_up(server)
             client = Client(server.url, verbose=False, download_files=False)
             one_request(client, photos["1mp"], 2, True, work)  # warm-up: compiles, fills caches
             for name, photo, scale, tta in cases:
-                timing = one_request(client, photos[photo], scale, tta, work)
+                runs = [one_request(client, photos[photo], scale, tta, work) for _ in range(args.repeats)]
+                timing = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
                 timing["peak_mib"] = memory_kib(server.pid)[1] / 1024
                 rows.append((name, timing))
                 print(f"{name}: done", file=sys.stderr, flush=True)

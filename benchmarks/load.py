@@ -106,6 +106,17 @@ def serve_app(weights_dir: Path, workdir: Path, *args: str, start_timeout: float
             server.files_left = leftover_files(tmp)
 
 
+def wait_for_warm_up(server: Server, timeout: float = START_TIMEOUT) -> None:
+    """Until the app says its warm-up is over: requests before it share the cores with the compiler."""
+    from fsrcnn.demo import WARMED_UP
+
+    deadline = time.monotonic() + timeout
+    while WARMED_UP not in server.log.read_text():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the app did not finish its warm-up in {timeout:.0f} s:\n{server.log.read_text()}")
+        time.sleep(0.2)
+
+
 def _wait_until_up(proc: subprocess.Popen, server: Server, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:

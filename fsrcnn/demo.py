@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from . import quality, view
+from . import png, quality, view
 from .degradations import encode_spec
-from .images import array_to_image, check_image, image_to_array, open_image, save_png
+from .images import array_to_image, check_image, image_to_array, open_image
 from .imresize import degrade, modcrop
 from .metrics import SSIM_WINDOW, psnr_ssim_y
 from .upscaler import Upscaler, bicubic_array
@@ -36,7 +36,6 @@ from .upscaler import Upscaler, bicubic_array
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 # Input pixels: what a 50-megapixel camera makes; memory and time grow with the output (docs/app.md).
 DEFAULT_MAX_PIXELS = 50_000_000
-PNG_LEVEL = 1  # zlib level of the result PNG: lossless either way, level 1 is several times faster than 6
 
 UPSCALE, COMPARE = "upscale", "compare"
 ORIGINAL, BICUBIC, FSRCNN, PHOTO, ENSEMBLE = "original", "bicubic", "fsrcnn", "photo", "ensemble"
@@ -53,6 +52,7 @@ MODELS = quality.MODELS
 # Compare mode: what to do to the shrunk photo before rebuilding it, as a camera or a website would.
 DEGRADATIONS = {"": "none", "jpeg90": "JPEG quality 90", "jpeg75": "JPEG quality 75",
                 "jpeg50": "JPEG quality 50", "noise5": "Gaussian noise, σ = 5"}
+WARMED_UP = "Networks compiled for every scale and model"  # the app's console line after warm_up
 KEEP_JOBS = 4  # photos kept decoded for moving the region; older ones are read again from their file
 KEEP_BYTES = 600_000_000
 
@@ -285,10 +285,10 @@ class Demo:
                 best = out
             del out  # one method's image at a time besides the best
         bar.stage("Writing the PNG", 2)
-        folder = self._request_folder()
+        folder = self.request_folder()
         path = folder / f"{safe_stem(job.name)}_x{s}_{job.best}.png"
         image = array_to_image(best, job.mode_of_image, job.icc)
-        _, png_seconds = _timed(save_png, image, path, compress_level=PNG_LEVEL)
+        _, png_seconds = _timed(png.write_png, image, path)  # the command line's writer and level
         self.upscaler.release_memory()  # between requests the server holds no engine buffers
         bar.stage("Done", 0)
         return Outcome(path, job.out_size, seconds, png_seconds, scores)
@@ -391,7 +391,8 @@ class Demo:
                            outline=colour)
         return marked
 
-    def _request_folder(self) -> Path:
+    def request_folder(self) -> Path:
+        """A new folder under output_dir for one request's files (old ones are removed on the way)."""
         cutoff = time.time() - self.keep_seconds
         for old in self.output_dir.iterdir():
             if old.is_dir() and old.stat().st_mtime < cutoff:

@@ -237,9 +237,3 @@ def array_to_image(arr: np.ndarray, mode: str, icc: bytes | None = None) -> Imag
     if icc:
         out.info["icc_profile"] = icc
     return out
-
-
-def save_png(im: Image.Image, path: str | Path, compress_level: int = 6) -> None:
-    """Lossless PNG, with the ICC profile when there is one (lower compress_level: faster, bigger)."""
-    icc = im.info.get("icc_profile")
-    im.save(path, format="PNG", compress_level=compress_level, **({"icc_profile": icc} if icc else {}))

@@ -381,11 +381,12 @@ def test_app_handler_yields_the_detail_first_and_the_download_last(app_module, d
     assert len(steps) == 2
     (overview, *crops, slider, download, report, state), last = steps
     assert download is None and "being computed" in report  # the detail comes before the full result
-    assert isinstance(overview, Image.Image) and crops[3] is None  # no photo model here
+    assert Image.open(overview).format == "JPEG" and crops[3] is None  # no photo model here
     side = view.DETAIL if mode == "upscale" else 132  # compare: the whole 132-pixel original fits in a crop
-    assert all(c.size == (side, side) for c in crops if c is not None)
+    assert all(Image.open(c).size == (side, side) for c in crops if c is not None)
     assert slider == (crops[1], crops[4])  # bicubic and the best, the same region
-    *_, download, report, state = last
+    *shown, download, report, state = last
+    assert shown == [overview, *crops, slider]  # the same files, not encoded again
     size = (399, 399) if mode == "upscale" else (132, 132)
     assert Image.open(download).size == size and download.endswith("_x3_ensemble.png")
     assert ("PSNR" in report) == (mode == "compare")
