@@ -35,9 +35,9 @@ def pixels_of(mode: str, h: int, w: int, seed: int = 0) -> np.ndarray:
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
 @pytest.mark.parametrize("bands", [1, 3])
 def test_round_trip_is_exact_in_every_mode(mode, bands, monkeypatch):
-    monkeypatch.setattr(png, "BAND_BYTES", 1)  # small images still cut into `bands` bands
     pixels = pixels_of(mode, 37, 23)
-    data = png.encode_png(pixels, mode, level=1, threads=bands)
+    monkeypatch.setattr(png, "BAND_BYTES", -(-pixels.nbytes // bands))  # small images still cut into `bands` bands
+    data = png.encode_png(pixels, mode, level=1, threads=2)
     found = chunks(data)
     assert sum(kind == b"IDAT" for kind, _ in found) == bands
     raw = zlib.decompress(b"".join(body for kind, body in found if kind == b"IDAT"))  # checks the Adler-32 too
@@ -84,6 +84,19 @@ def test_bad_arguments_are_refused():
         png.encode_png(np.zeros((4, 4), np.uint8), "RGB")
     with pytest.raises(ValueError, match="0 to 9"):
         png.encode_png(np.zeros((4, 4), np.uint8), "L", level=10)
+
+
+def test_the_bytes_do_not_depend_on_the_threads(monkeypatch):
+    pixels = pixels_of("RGB", 90, 40)
+    monkeypatch.setattr(png, "BAND_BYTES", 1000)
+    assert len({png.encode_png(pixels, "RGB", threads=t) for t in (1, 2, 5)}) == 1
+
+
+def test_write_png_streams_the_same_file(tmp_path, monkeypatch):
+    pixels = pixels_of("RGBA", 60, 50)
+    monkeypatch.setattr(png, "BAND_BYTES", 3000)
+    png.write_png(Image.fromarray(pixels), tmp_path / "a.png")
+    assert (tmp_path / "a.png").read_bytes() == png.encode_png(pixels, "RGBA")
 
 
 def test_adler32_combine_matches_zlib():
