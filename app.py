@@ -243,9 +243,9 @@ def resetter(demo: logic.Demo):
 
 
 def build_ui(demo: logic.Demo) -> gr.Blocks:
-    photo_scales = [s for s in demo.scales if logic.PHOTO_MODEL in demo.models_for(s)]
+    photo_scales = [s for s in demo.scales if any(m in demo.models_for(s) for m in logic.PHOTO_WEIGHTS)]
     photo_info = (f"Photo (for {', '.join(f'x{s}' for s in photo_scales)}): trained on JPEG-compressed and noisy "
-                  "photos; Auto picks per image." if photo_scales
+                  "photos (a lighter touch for JPEGs of high quality); Auto picks per image." if photo_scales
                   else "The photo model is not installed (weights/fsrcnn_photo_x*.keras): Auto uses Clean.")
     with gr.Blocks(title="FSRCNN super-resolution", analytics_enabled=False, delete_cache=(1800, 3600)) as ui:
         gr.Markdown(INTRO)

@@ -65,7 +65,7 @@ def _evaluate(args) -> int:
 
     scales = args.scale or [2, 3, 4]
     upscaler = Upscaler(scales, weights_dir=args.weights_dir, device=args.device, engine=args.engine)
-    models = args.model or (["clean", "photo", "auto"] if "photo" in upscaler.variants else ["clean"])
+    models = args.model or (list(upscaler.variants) + ["auto"] if len(upscaler.variants) > 1 else ["clean"])
     print(f"device: {upscaler.device_name}")
     for spec in args.degrade or [""]:
         for scale in scales:
@@ -87,7 +87,7 @@ def _upscale(args) -> int:
         print(f"error: {message}", file=sys.stderr)
     upscaler = Upscaler([args.scale], weights_dir=args.weights_dir, device=args.device, tile=args.tile,
                         engine=args.engine)
-    if args.model == "photo" and "photo" not in upscaler.variants:
+    if args.model == "photo" and not {"photo", "light"} & set(upscaler.variants):
         raise ValueError("--model photo: the photo weights are not installed (see weights/README.md)")
     done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression,
                          model=args.model)
@@ -127,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after the shrink, degrade each LR image (seeded) and save it as the file a user would have: "
                    "jpegQ (a real JPEG of quality Q), noiseS (Gaussian, sigma S of 0..255, per channel), graynoiseS, "
                    "poissonK, or a chain such as jpeg75+noise3 (left to right); repeatable, one table each")
-    e.add_argument("--model", action="append", choices=("clean", "photo", "auto"),
-                   help="weights to report (repeatable); default: clean, photo and auto when the photo weights exist")
+    e.add_argument("--model", action="append", choices=("clean", "photo", "light", "auto"),
+                   help="weights to report (repeatable): one weight file each (light: the light photo model), or "
+                   "auto, which chooses per file as upscale does; default: each installed file, and auto")
     e.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     e.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
     e.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
@@ -148,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--tta", action="store_true",
                    help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
     u.add_argument("--model", choices=("auto", "clean", "photo"), default="auto",
-                   help="weights: clean (for clean images), photo (for JPEGs and noisy photos), or auto: per file, "
-                   "from its JPEG quality or the block edges and noise it shows")
+                   help="weights: clean (for clean images), photo (for JPEGs and noisy photos: the light photo "
+                   "weights for JPEGs of high quality), or auto: per file, from its JPEG quality or the block edges "
+                   "and noise it shows")
     u.add_argument("--tile", type=int, help="tile side in input pixels (bounds memory; result is the same); "
                    f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['xla']} with XLA")
     u.add_argument("--png-compression", type=int, choices=range(10), default=DEFAULT_PNG_COMPRESSION, metavar="{0..9}",

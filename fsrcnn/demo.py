@@ -47,7 +47,8 @@ TITLES = {
     PHOTO: "FSRCNN, photo model",
     ENSEMBLE: "FSRCNN + self-ensemble",
 }
-AUTO, CLEAN, PHOTO_MODEL = quality.AUTO, quality.CLEAN, quality.PHOTO
+AUTO, CLEAN, PHOTO_MODEL, LIGHT_MODEL = quality.AUTO, quality.CLEAN, quality.PHOTO, quality.LIGHT
+PHOTO_WEIGHTS = (PHOTO_MODEL, LIGHT_MODEL)  # the photo crop shows whichever suits the photo
 MODELS = quality.MODELS
 # Compare mode: what to do to the shrunk photo before rebuilding it, as a camera or a website would.
 DEGRADATIONS = {"": "none", "jpeg90": "JPEG quality 90", "jpeg75": "JPEG quality 75",
@@ -85,6 +86,7 @@ class Job:
     requested: str  # the model asked for: auto, clean or photo
     degradation: str  # compare mode
     choice: Choice
+    photo_weights: str | None  # what the photo crop shows: photo or light (quality.choose), None if not installed
     lr: np.ndarray  # the network's input, as upscaler arrays are: (H, W), (H, W, 3) or (H, W, 4) uint8
     mode_of_image: str  # PIL mode of the input (L, LA, RGB, RGBA): the result's
     icc: bytes | None
@@ -105,16 +107,18 @@ class Job:
     @property
     def best(self) -> str:
         """The method of the result worth downloading: what was asked for, at its best."""
-        return ENSEMBLE if self.tta else (PHOTO if self.choice.model == PHOTO_MODEL else FSRCNN)
+        return ENSEMBLE if self.tta else (FSRCNN if self.choice.model == CLEAN else PHOTO)
 
     def model_of(self, key: str) -> str:
-        return {FSRCNN: CLEAN, PHOTO: PHOTO_MODEL, ENSEMBLE: self.choice.model}[key]
+        return {FSRCNN: CLEAN, PHOTO: self.photo_weights, ENSEMBLE: self.choice.model}[key]
 
     def title(self, key: str) -> str:
         if key == ORIGINAL:
             return "Original (ground truth)" if self.mode == COMPARE else "Original, enlarged by nearest neighbour"
-        if key == ENSEMBLE and self.choice.model == PHOTO_MODEL:
-            return "FSRCNN photo model + self-ensemble"
+        if key == ENSEMBLE and self.choice.model != CLEAN:
+            return f"FSRCNN {quality.NAMES[self.choice.model]} + self-ensemble"
+        if key == PHOTO and self.photo_weights == LIGHT_MODEL:
+            return "FSRCNN, light photo model"
         return TITLES[key]
 
 
@@ -167,13 +171,13 @@ class Demo:
 
     @property
     def models(self) -> tuple[str, ...]:
-        """The weights loaded: ('clean',) or ('clean', 'photo')."""
+        """The weight files loaded: ('clean',), ('clean', 'photo') or ('clean', 'photo', 'light')."""
         return self.upscaler.variants
 
     @property
     def has_photo_model(self) -> bool:
-        """Whether photo weights are installed for any scale."""
-        return PHOTO_MODEL in self.models
+        """Whether photo weights (photo or light) are installed for any scale."""
+        return any(m in self.models for m in PHOTO_WEIGHTS)
 
     def models_for(self, scale: int) -> tuple[str, ...]:
         """The weights loaded for one scale (the photo model may exist for some scales only)."""
@@ -214,7 +218,10 @@ class Demo:
                 lr = np.asarray(Image.open(evidence))
             image_mode, icc = ("L" if hr.ndim == 2 else "RGB"), loaded.icc_profile
             picture = Image.fromarray(hr)
-        choice = self.choose(path if mode == UPSCALE else evidence, lr, model, scale)
+        file = path if mode == UPSCALE else evidence
+        choice = self.choose(file, lr, model, scale)
+        photos = [m for m in PHOTO_WEIGHTS if m in self.models_for(scale)]
+        photo_weights = self.choose(file, lr, PHOTO_MODEL, scale).model if photos else None
         overview = _overview(picture)
         lr_size = (lr.shape[1], lr.shape[0])
         if centre is None:
@@ -222,10 +229,9 @@ class Demo:
             window = view.DETAIL / scale * overview.width / lr_size[0]
             point = view.most_detailed(np.asarray(overview.convert("L")), (round(window), round(window)))
             centre = (point[0] * lr_size[0] / overview.width, point[1] * lr_size[1] / overview.height)
-        photo = PHOTO_MODEL in self.models_for(scale)
-        methods = [ORIGINAL, BICUBIC, FSRCNN] + ([PHOTO] if photo else []) + ([ENSEMBLE] if tta else [])
-        job = Job(secrets.token_hex(8), mode, str(path), name, scale, bool(tta), model, degradation, choice, lr,
-                  image_mode, icc, notes, overview, centre, hr, tuple(methods))
+        methods = [ORIGINAL, BICUBIC, FSRCNN] + ([PHOTO] if photos else []) + ([ENSEMBLE] if tta else [])
+        job = Job(secrets.token_hex(8), mode, str(path), name, scale, bool(tta), model, degradation, choice,
+                  photo_weights, lr, image_mode, icc, notes, overview, centre, hr, tuple(methods))
         self._remember(job)
         return job
 
@@ -303,7 +309,7 @@ class Demo:
     # --- the network, the model choice and the checks ---------------------------------------------
 
     def network(self, img: np.ndarray, scale: int, tta: bool = False, progress=None, model: str = CLEAN) -> np.ndarray:
-        """`Upscaler.upscale_array` with the given weights (clean or photo)."""
+        """`Upscaler.upscale_array` with the given weights (clean, photo or light)."""
         return self.upscaler.upscale_array(img, scale, tta, progress, model=model)
 
     def margin(self, scale: int) -> int:
@@ -313,10 +319,11 @@ class Demo:
     def choose(self, source, pixels: np.ndarray, requested: str, scale: int) -> Choice:
         """Which weights `requested` means for this image (fsrcnn.quality decides what auto means)."""
         self.check_model(requested, scale)
-        if PHOTO_MODEL not in self.models_for(scale):
+        installed = self.models_for(scale)
+        if installed == (CLEAN,):
             why = "asked for" if requested == CLEAN else f"the only model installed for x{scale}"
             return Choice(CLEAN, f"clean model ({why})")
-        picked = quality.choose(source, pixels, requested)
+        picked = quality.choose(source, pixels, requested, installed)
         return Choice(picked.model, picked.reason)
 
     def check_scale(self, scale) -> int:
@@ -334,7 +341,8 @@ class Demo:
         value = str(model if model is not None else AUTO).strip().lower()
         if value not in MODELS:
             raise InputError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
-        if value == PHOTO_MODEL and PHOTO_MODEL not in (self.models if scale is None else self.models_for(scale)):
+        installed = self.models if scale is None else self.models_for(scale)
+        if value == PHOTO_MODEL and not any(m in installed for m in PHOTO_WEIGHTS):
             where = "" if scale is None else f" for x{scale}"
             raise InputError(f"the photo model is not installed{where} (weights/fsrcnn_photo_x*.keras): "
                              "choose Auto or Clean")

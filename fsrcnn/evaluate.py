@@ -47,29 +47,32 @@ def degraded_input(lr: np.ndarray, spec: str, seed: int) -> tuple[np.ndarray, io
 def evaluate_folder(upscaler: Upscaler, folder: str | Path, scale: int, tta: bool = False, degrade_spec: str = "",
                     models=("clean",)) -> list[Row]:
     """Mean PSNR/SSIM per method over a folder: bicubic, then FSRCNN with each of `models`
-    ("clean", "photo", "auto"), each also with the self-ensemble when `tta`.
+    (weight files "clean", "photo", "light", or "auto"), each also with the self-ensemble when `tta`.
 
     With the clean model alone the rows are named "FSRCNN" and "FSRCNN + self-ensemble".
     """
     ensembles = (False, True) if tta else (False,)
     label = (lambda m: "FSRCNN") if tuple(models) == ("clean",) else (lambda m: f"FSRCNN {m}")
     methods = [(label(m) + (ENSEMBLE if e else ""), m, e) for m in models for e in ensembles]
-    run = list(dict.fromkeys(m for m in models if m != AUTO)) + (["clean", "photo"] if AUTO in models else [])
+    installed = tuple(v for v in upscaler.variants if (v, scale) in upscaler.weights)
     scores = {"bicubic": []} | {name: [] for name, _, _ in methods}
-    picked = {"clean": 0, "photo": 0}
+    picked = dict.fromkeys(installed, 0)
     for i, path in enumerate(list_images(folder)):
         hr = modcrop(read_rgb_or_gray(path), scale)
         lr, file = degraded_input(degrade(hr, scale), degrade_spec, seed=i)
+        run = [m for m in models if m != AUTO]
+        if AUTO in models:
+            chosen = choose(file, lr, AUTO, installed).model
+            picked[chosen] += 1
+            run.append(chosen)
         outputs = {(m, e): upscaler.upscale_array(lr, scale, tta=e, model=m) for m in dict.fromkeys(run)
                    for e in ensembles}
         if AUTO in models:
-            chosen = choose(file, lr).model
-            picked[chosen] += 1
             outputs |= {(AUTO, e): outputs[(chosen, e)] for e in ensembles}
         scores["bicubic"].append(psnr_ssim_y(hr, bicubic_array(lr, scale), border=scale))
         for name, m, e in methods:
             scores[name].append(psnr_ssim_y(hr, outputs[(m, e)], border=scale))
-    note = f"chose clean {picked['clean']}, photo {picked['photo']}"
+    note = "chose " + ", ".join(f"{m} {n}" for m, n in picked.items())
     return [Row(name, *np.mean(values, axis=0), note if name.startswith("FSRCNN auto") else "")
             for name, values in scores.items()]
 

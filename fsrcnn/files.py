@@ -65,13 +65,9 @@ def find_inputs(items) -> tuple[list[Path], list[str]]:
 
 
 def pick_model(upscaler, source, loaded: Loaded, requested: str = AUTO) -> tuple[str, str]:
-    """The weights for one image and the reason, falling back to clean when the photo weights
-    are not installed (asking for them explicitly is an error)."""
-    choice = choose(source, loaded.image, requested)
-    if choice.model not in upscaler.variants:
-        if requested != AUTO:
-            raise ValueError(f"the {choice.model} weights are not installed (see weights/README.md)")
-        return CLEAN, f"{choice.reason.rsplit(':', 1)[0]}, but the photo weights are not installed: clean model"
+    """The weight file for one image and the reason, among those the upscaler loaded (auto falls
+    back to clean where no photo weights are installed; asking for them is then an error)."""
+    choice = choose(source, loaded.image, requested, upscaler.variants)
     return choice.model, choice.reason
 
 
@@ -108,7 +104,8 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: 
                   png_compression: int = DEFAULT_PNG_COMPRESSION, out=None, err=None, model: str = AUTO) -> Summary:
     """Upscale every input to out_dir/<stem>.png; report each problem, skip that file and go on.
 
-    `model`: "clean", "photo", or "auto" to choose per file from its evidence (quality.choose);
+    `model`: "clean", "photo" (the photo weights that suit the file), or "auto" to choose per file
+    from its evidence (quality.choose);
     each file's note says which weights ran and why.
 
     Messages go to `out` (notes) and `err` (errors and the progress bar), default stdout and stderr.

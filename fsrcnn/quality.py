@@ -10,8 +10,12 @@ weights remove JPEG blocks and noise at a small cost in sharpness. "auto" decide
   a re-saved photo): its 8x8 block edges show as steps at one offset of an 8-pixel grid. And it
   may be noisy: a fast estimate of the noise level (Immerkaer 1996) on smooth areas tells.
 
-The thresholds are set where the photo weights start to beat the clean ones (weights/README.md
-gives the measurement); `choose` returns the decision and a reason the user can read.
+Three weight files per scale can serve: clean; photo, for heavy JPEG compression and noise; and
+light photo, for JPEGs saved at high quality, whose faint blocks the clean weights sharpen and
+the photo weights smooth away with the texture. "photo" asks for the photo weights that suit the
+file (light or not, by its JPEG quality). The quality bands are set where one file starts to beat
+the other on the validation photos (weights/README.md gives the measurement); `choose` returns the
+weight file to run and a reason the user can read.
 """
 from dataclasses import dataclass
 
@@ -20,8 +24,10 @@ from PIL import Image
 
 from .color import rgb_to_ycbcr
 
-CLEAN, PHOTO, AUTO = "clean", "photo", "auto"
-MODELS = (AUTO, CLEAN, PHOTO)
+CLEAN, PHOTO, LIGHT, AUTO = "clean", "photo", "light", "auto"
+MODELS = (AUTO, CLEAN, PHOTO)  # what a user can ask for
+WEIGHTS = (CLEAN, PHOTO, LIGHT)  # the weight files a choice can run (weights.VARIANTS)
+NAMES = {CLEAN: "clean model", PHOTO: "photo model", LIGHT: "light photo model"}
 
 # Annex K example tables (natural order, as Pillow's `quantization` gives them).
 _LUMA_TABLE = np.array([
@@ -29,8 +35,12 @@ _LUMA_TABLE = np.array([
     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64)
 
-# Below this JPEG quality the photo weights do better than the clean ones; at it they tie, and
-# above it the clean ones win (measured on Photos24, the validation photos: weights/README.md).
+# JPEG quality bands, from where each weight file starts to beat the others on Photos24 (the
+# validation photos; weights/README.md): photo below LIGHT_FROM_QUALITY, light photo from it,
+# clean from CLEAN_FROM_QUALITY. Where the light photo weights are not installed, photo below
+# PHOTO_BELOW_QUALITY (where photo and clean tie) and clean from it.
+LIGHT_FROM_QUALITY = 80
+CLEAN_FROM_QUALITY = 96
 PHOTO_BELOW_QUALITY = 90
 # Lossless files need strong evidence: the photo weights cost a clean image more (they soften it)
 # than the clean weights cost a mildly degraded one. So the block-edge ratio must exceed what any
@@ -114,31 +124,54 @@ def image_noise(pixels: np.ndarray) -> float:
     return max(noise_sigma(ycc[..., 1]), noise_sigma(ycc[..., 2]))
 
 
-def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO) -> Choice:
-    """The weights to use for one image, and why.
+def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO, installed=WEIGHTS) -> Choice:
+    """The weight file to run for one image (one of `installed`, which must hold CLEAN), and why.
 
     `source`: the file (path or file object) as uploaded, read only for its header; `pixels`:
     its decoded image (a uint8 array, gray or RGB/RGBA, or a PIL image), looked at only for
-    lossless files, and then only at its central SAMPLE_SIDE crop.
+    lossless files, and then only at its central SAMPLE_SIDE crop. Asking for "photo" where no
+    photo weights are installed is a ValueError; auto then falls back to clean and says so.
     """
     requested = (requested or AUTO).strip().lower()
     if requested not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {requested!r}")
-    if requested != AUTO:
-        return Choice(requested, f"{requested} model, as asked")
+    if requested == CLEAN:
+        return Choice(CLEAN, "clean model, as asked")
+    photos = [m for m in (PHOTO, LIGHT) if m in installed]
+    if requested == PHOTO and not photos:
+        raise ValueError("the photo weights are not installed (weights/fsrcnn_photo_x*.keras): ask for auto or clean")
     quality = _file_quality(source)
+    if requested == PHOTO:
+        light = LIGHT in photos and (quality is not None and quality >= LIGHT_FROM_QUALITY or PHOTO not in photos)
+        model = LIGHT if light else PHOTO
+        why = f"JPEG quality ≈ {quality}: " if quality is not None else ""
+        return Choice(model, f"{why}{NAMES[model]}, as asked for photo")
     if quality is not None:
-        model = PHOTO if quality < PHOTO_BELOW_QUALITY else CLEAN
-        return Choice(model, f"JPEG quality ≈ {quality}: {model} model")
+        if LIGHT in photos:
+            model = CLEAN if quality >= CLEAN_FROM_QUALITY else LIGHT if quality >= LIGHT_FROM_QUALITY else PHOTO
+        else:
+            model = PHOTO if quality < PHOTO_BELOW_QUALITY else CLEAN
+        return _available(model, f"JPEG quality ≈ {quality}", photos)
     if pixels is None:
         return Choice(CLEAN, "not a JPEG: clean model")
     pixels = _centre(pixels, SAMPLE_SIDE)
     blocks, noise = blockiness(_luma(pixels)), image_noise(pixels)
     if blocks >= BLOCKINESS_THRESHOLD:
-        return Choice(PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f}): photo model")
+        return _available(PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f})", photos)
     if noise >= (NOISE_THRESHOLD if pixels.ndim == 3 else GRAY_NOISE_THRESHOLD):
-        return Choice(PHOTO, f"lossless file with noise (σ ≈ {noise:.1f}): photo model")
+        return _available(PHOTO, f"lossless file with noise (σ ≈ {noise:.1f})", photos)
     return Choice(CLEAN, "lossless file, no JPEG blocks or noise found: clean model")
+
+
+def _available(model: str, evidence: str, photos: list[str]) -> Choice:
+    """Auto's pick, or the nearest installed one: the other photo weights, else clean."""
+    if model == CLEAN:
+        return Choice(CLEAN, f"{evidence}: clean model")
+    if model not in photos:
+        if not photos:
+            return Choice(CLEAN, f"{evidence}, but the photo weights are not installed: clean model")
+        model = photos[0]
+    return Choice(model, f"{evidence}: {NAMES[model]}")
 
 
 def _file_quality(source) -> int | None:

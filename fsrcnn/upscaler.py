@@ -90,14 +90,14 @@ def _as_weights(model) -> Weights:
 class Upscaler:
     """Loads the weights once and upscales luma planes and images, in tiles, with one engine.
 
-    variants: which weight files to load ("clean" is required; the others, e.g. "photo", are
-    loaded when their files exist). models: {scale or (variant, scale): Keras model or
+    variants: which weight files to load ("clean" is required; the others, "photo" and "light",
+    are loaded when their files exist). models: {scale or (variant, scale): Keras model or
     weights.Weights} instead of files.
     """
 
     def __init__(self, scales=SCALES, weights_dir=None, device: str | None = None, tile: int | None = None,
                  models=None, workers: int | None = None, engine: str | None = None,
-                 variants=("clean", "photo")):
+                 variants=tuple(VARIANTS)):
         self.device = pick_device(device)
         self.engine = pick_engine(self.device, engine)
         self.workers = max(1, int(DEFAULT_WORKERS[self.engine] if workers is None else workers))  # tiles in flight

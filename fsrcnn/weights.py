@@ -6,8 +6,9 @@ Two ways to load one file:
   (a zip holding config.json and model.weights.h5) with h5py. The engines build their programs
   from these, so the CPU path (OpenVINO) never imports TensorFlow.
 
-Variants: "clean" (trained on the standard bicubic degradation, fsrcnn_x{s}.keras) and "photo"
-(trained on real-photo degradations, fsrcnn_photo_x{s}.keras; optional).
+Variants: "clean" (trained on the standard bicubic degradation, fsrcnn_x{s}.keras), "photo"
+(trained on real-photo degradations, fsrcnn_photo_x{s}.keras; optional) and "light" (the light
+photo model, for JPEGs saved at high quality, fsrcnn_photo_light_x{s}.keras; optional).
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 
 SCALES = (2, 3, 4)
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-VARIANTS = {"clean": "fsrcnn_x{scale}.keras", "photo": "fsrcnn_photo_x{scale}.keras"}
+VARIANTS = {"clean": "fsrcnn_x{scale}.keras", "photo": "fsrcnn_photo_x{scale}.keras",
+            "light": "fsrcnn_photo_light_x{scale}.keras"}
 
 
 class WeightsError(RuntimeError):

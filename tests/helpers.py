@@ -43,15 +43,15 @@ def as_file(im: Image.Image, fmt: str = "PNG", **kw) -> io.BytesIO:
     return buf
 
 
-def make_two_model_weights(folder: Path, scales=(2, 3, 4)) -> Path:
-    """Untrained stand-ins for both weight variants, clean and photo, that give different pixels."""
+def make_two_model_weights(folder: Path, scales=(2, 3, 4), light: bool = False) -> Path:
+    """Untrained stand-ins for the weight variants, clean and photo (and light), that give different pixels."""
     import keras
 
     from fsrcnn.model import build_fsrcnn
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for variant, seed in (("", 0), ("photo_", 1)):
+    for variant, seed in (("", 0), ("photo_", 1)) + ((("photo_light_", 2),) if light else ()):
         keras.utils.set_random_seed(seed)
         for scale in scales:
             model = build_fsrcnn(scale)

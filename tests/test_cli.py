@@ -135,3 +135,21 @@ def test_upscale_chooses_the_photo_model_for_a_q50_jpeg_and_says_why(tmp_path, c
     assert "photo weights are not installed: clean model" in capsys.readouterr().out
     assert main(["upscale", str(tmp_path / "web.jpg"), "--scale", "2", "--output", str(tmp_path / "o4"),
                  "--weights-dir", str(clean_only), "--model", "photo"]) == 2
+
+
+def test_upscale_takes_the_light_photo_model_for_a_jpeg_of_high_quality(tmp_path, capsys):
+    import numpy as np
+
+    from fsrcnn.images import open_image
+    from fsrcnn.quality import LIGHT_FROM_QUALITY
+    from fsrcnn.upscaler import Upscaler
+    from helpers import make_two_model_weights
+
+    weights = make_two_model_weights(tmp_path / "weights", scales=(2,), light=True)
+    Image.fromarray(synthetic_photo(64, 4)).save(tmp_path / "camera.jpg", quality=LIGHT_FROM_QUALITY)
+    assert main(["upscale", str(tmp_path / "camera.jpg"), "--scale", "2", "--output", str(tmp_path / "out"),
+                 "--weights-dir", str(weights)]) == 0
+    assert f"camera.jpg: JPEG quality ≈ {LIGHT_FROM_QUALITY}: light photo model" in capsys.readouterr().out
+    expected = Upscaler((2,), weights_dir=weights).upscale_array(
+        np.asarray(open_image(tmp_path / "camera.jpg").image), 2, model="light")
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / "camera.png")), expected)

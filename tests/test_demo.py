@@ -287,6 +287,30 @@ def test_with_the_photo_weights_the_photo_model_gets_a_crop_and_can_be_chosen(st
         demo.start(logic.UPSCALE, write(tmp_path, rgb), 3, model="photo")
 
 
+def test_the_photo_crop_shows_the_photo_weights_that_suit_the_file(tmp_path):
+    from fsrcnn.quality import LIGHT_FROM_QUALITY
+    from fsrcnn.upscaler import Upscaler
+    from helpers import make_two_model_weights
+
+    upscaler = Upscaler((2,), weights_dir=make_two_model_weights(tmp_path / "w", scales=(2,), light=True), tile=32)
+    demo = logic.Demo(upscaler, output_dir=tmp_path / "out")
+    rgb = synthetic_photo(64)
+    fine = demo.start(logic.UPSCALE, write(tmp_path, rgb, name="fine.jpg", quality=LIGHT_FROM_QUALITY), 2, tta=True)
+    assert fine.choice.model == "light" and fine.photo_weights == "light" and "light photo model" in fine.choice.reason
+    assert fine.title(logic.PHOTO) == "FSRCNN, light photo model"
+    assert fine.title(logic.ENSEMBLE) == "FSRCNN light photo model + self-ensemble"
+    detail = demo.detail(fine)
+    context = fine.lr[detail.crop.context.slices()]
+    np.testing.assert_array_equal(np.asarray(detail.crops[logic.PHOTO]),
+                                  detail.crop.cut(upscaler.upscale_array(context, 2, model="light"), 2))
+    expected = upscaler.upscale_array(fine.lr, 2, True, model="light")
+    np.testing.assert_array_equal(pixels(demo.finish(fine).path), expected)
+    web = demo.start(logic.UPSCALE, write(tmp_path, rgb, name="web.jpg", quality=50), 2)
+    assert web.choice.model == web.photo_weights == "photo" and web.title(logic.PHOTO) == "FSRCNN, photo model"
+    png = demo.start(logic.UPSCALE, write(tmp_path, rgb), 2)  # auto keeps clean; the crop shows the photo model
+    assert png.choice.model == "clean" and png.photo_weights == "photo" and png.best == logic.FSRCNN
+
+
 # --- bad requests ---------------------------------------------------------------------------------
 
 def test_missing_image_is_explained(demo):

@@ -43,6 +43,19 @@ def test_auto_is_the_clean_model_on_clean_pngs_and_the_photo_model_on_jpegs(phot
     assert jpeg["bicubic"].psnr < clean["bicubic"].psnr  # the JPEG really was applied
 
 
+def test_auto_takes_the_light_photo_model_for_jpegs_of_high_quality(photos, tmp_path):
+    from fsrcnn.evaluate import evaluate_folder
+    from fsrcnn.quality import LIGHT_FROM_QUALITY
+    from fsrcnn.upscaler import Upscaler
+
+    upscaler = Upscaler((2,), weights_dir=make_two_model_weights(tmp_path, scales=(2,), light=True), tile=48)
+    rows = by_method(evaluate_folder(upscaler, photos, 2, degrade_spec=f"jpeg{LIGHT_FROM_QUALITY}",
+                                     models=("light", "auto")))
+    assert list(rows) == ["bicubic", "FSRCNN light", "FSRCNN auto"]
+    assert rows["FSRCNN auto"].psnr == rows["FSRCNN light"].psnr
+    assert rows["FSRCNN auto"].note == "chose clean 0, photo 0, light 3"
+
+
 def test_degraded_inputs_are_the_files_a_user_would_have():
     from fsrcnn.degradations import jpeg
     from fsrcnn.evaluate import degraded_input

@@ -8,7 +8,13 @@ from fsrcnn.degradations import apply_spec, jpeg_bytes
 from fsrcnn.imresize import degrade
 from fsrcnn.quality import (
     BLOCKINESS_THRESHOLD,
+    CLEAN,
+    CLEAN_FROM_QUALITY,
+    LIGHT,
+    LIGHT_FROM_QUALITY,
     NOISE_THRESHOLD,
+    PHOTO,
+    PHOTO_BELOW_QUALITY,
     blockiness,
     choose,
     image_noise,
@@ -66,24 +72,51 @@ def test_noise_is_measured_in_chroma_and_texture_does_not_count():
 
 def test_auto_picks_photo_for_a_q50_jpeg_and_clean_for_a_png():
     q50 = choose(_jpeg_file(LR, 50), None)
-    assert q50.model == "photo" and "JPEG quality ≈ 50" in q50.reason
-    assert choose(_jpeg_file(LR, 100), None).model == "clean"
-    # Photos24 put the crossover at quality 90: lightly compressed JPEGs keep the sharper clean weights.
-    assert choose(_jpeg_file(LR, 85), None).model == "photo"
-    assert choose(_jpeg_file(LR, 95), None).model == "clean"
-    assert choose(_png_file(LR), LR).model == "clean"
+    assert q50.model == PHOTO and "JPEG quality ≈ 50" in q50.reason
+    assert choose(_jpeg_file(LR, 100), None).model == CLEAN
+    assert choose(_png_file(LR), LR).model == CLEAN
     # A decoded JPEG saved as PNG (a screenshot, a re-save) still shows its blocks; a noisy PNG its noise.
     resaved = apply_spec(LR, "jpeg40")
-    assert choose(_png_file(resaved), resaved).model == "photo"
+    assert choose(_png_file(resaved), resaved).model == PHOTO
     noisy = apply_spec(LR, "noise5")
-    assert choose(_png_file(noisy), noisy).model == "photo"
+    assert choose(_png_file(noisy), noisy).model == PHOTO
+
+
+def test_auto_bands_jpegs_by_quality_among_the_installed_weights():
+    def auto(q, installed=(CLEAN, PHOTO, LIGHT)):
+        return choose(_jpeg_file(LR, q), None, "auto", installed)
+
+    low, high = LIGHT_FROM_QUALITY, CLEAN_FROM_QUALITY
+    bands = [auto(q).model for q in (30, low - 1, low, high - 1, high, 100)]
+    assert bands == [PHOTO, PHOTO, LIGHT, LIGHT, CLEAN, CLEAN]
+    assert "light photo model" in auto(low).reason
+    # Without the light weights, the photo weights below the quality where they tie with the clean ones.
+    old = (CLEAN, PHOTO)
+    assert [auto(q, old).model for q in (low, PHOTO_BELOW_QUALITY - 1, PHOTO_BELOW_QUALITY)] == [PHOTO, PHOTO, CLEAN]
+    # With the light weights only, they stand in for the photo ones; with none, auto says why it stays clean.
+    assert auto(30, (CLEAN, LIGHT)).model == LIGHT
+    fallback = auto(30, (CLEAN,))
+    assert fallback.model == CLEAN and "not installed" in fallback.reason
+    noisy = apply_spec(LR, "noise5")
+    assert choose(_png_file(noisy), noisy, "auto", (CLEAN, LIGHT)).model == LIGHT
 
 
 def test_asked_for_models_are_kept_and_bad_names_refused():
-    assert choose(_jpeg_file(LR, 50), None, "clean").model == "clean"
-    assert choose(_png_file(LR), LR, "Photo").model == "photo"
+    assert choose(_jpeg_file(LR, 50), None, "clean").model == CLEAN
+    assert choose(_png_file(LR), LR, "Photo").model == PHOTO
     with pytest.raises(ValueError, match="auto, clean, photo"):
         choose(_png_file(LR), LR, "sharp")
+    with pytest.raises(ValueError, match="not installed"):
+        choose(_png_file(LR), LR, "photo", (CLEAN,))
+
+
+def test_asking_for_photo_gets_the_photo_weights_that_suit_the_file():
+    assert choose(_jpeg_file(LR, LIGHT_FROM_QUALITY - 1), None, "photo").model == PHOTO
+    light = choose(_jpeg_file(LR, CLEAN_FROM_QUALITY), None, "photo")  # above auto's clean band too: as asked
+    assert light.model == LIGHT and "as asked" in light.reason
+    assert choose(_png_file(LR), LR, "photo").model == PHOTO  # no quality to go by: the photo weights
+    assert choose(_png_file(LR), LR, "photo", (CLEAN, LIGHT)).model == LIGHT
+    assert choose(_jpeg_file(LR, 95), None, "photo", (CLEAN, PHOTO)).model == PHOTO
 
 
 def test_lossless_training_photos_are_clean_and_their_noisy_copies_are_not(data_dir):
@@ -93,6 +126,6 @@ def test_lossless_training_photos_are_clean_and_their_noisy_copies_are_not(data_
     paths = list_images(data_dir / "Photos24")[:8]
     for path in paths:
         lr = degrade(modcrop(read_rgb_or_gray(path), 2), 2)
-        assert choose(_png_file(lr), lr).model == "clean", path.name
+        assert choose(_png_file(lr), lr).model == CLEAN, path.name
         noisy = apply_spec(lr, "noise5")
-        assert choose(_png_file(noisy), noisy).model == "photo", path.name
+        assert choose(_png_file(noisy), noisy).model == PHOTO, path.name
