@@ -2,12 +2,12 @@
 
 For each case (a 1-megapixel photo at x2 and x4, with and without the self-ensemble, and a
 12-megapixel phone-sized JPEG at x2) `--repeats` requests are sent, once the app's warm-up is over
-and after one warm-up request of ours; each column is the median over them. The client
+and after one request of ours; each column is the median over them. The client
 notes when the detail view arrives (the first streamed answer) and when the full result does.
 The full result's time is split into the network and the PNG encoding (the app's report states
 both), the rest of the server's work (reading, overview, crops, Gradio) and the transfer of the
-PNG to the client. The server's peak resident memory (VmHWM) is read after each case; cases run
-from the smallest, so each line's peak is that case's or an earlier, smaller one's.
+PNG to the client. Each case has a server of its own, so the peak resident memory (VmHWM) read
+after it is that case's (start-up and warm-up included).
 
 Moving the region cannot be called through the API (it is a UI event), so it is timed in this
 process on the 1-megapixel photo at x4 with the self-ensemble: `Demo.detail` for a new place.
@@ -123,16 +123,16 @@ def main(argv=None) -> int:
         work = Path(tmp)
         photos = make_photos(work)
         rows = []
-        with serve_app(args.weights_dir, work / "app") as server:
-            wait_for_warm_up(server)
-            client = Client(server.url, verbose=False, download_files=False)
-            one_request(client, photos["1mp"], 2, True, work)  # warm-up: compiles, fills caches
-            for name, photo, scale, tta in cases:
+        for name, photo, scale, tta in cases:
+            with serve_app(args.weights_dir, work / "app") as server:  # a fresh server: the peak is this case's
+                wait_for_warm_up(server)
+                client = Client(server.url, verbose=False, download_files=False)
+                one_request(client, photos[photo], scale, tta, work)  # ours: fills the caches of this case
                 runs = [one_request(client, photos[photo], scale, tta, work) for _ in range(args.repeats)]
                 timing = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
                 timing["peak_mib"] = memory_kib(server.pid)[1] / 1024
-                rows.append((name, timing))
-                print(f"{name}: done", file=sys.stderr, flush=True)
+            rows.append((name, timing))
+            print(f"{name}: done", file=sys.stderr, flush=True)
         print("| Case | Detail view | Full result | Network | Other image work | PNG encoding | Transfer | "
               "Result − network | PNG | Server peak (VmHWM) |")
         print("|---|---|---|---|---|---|---|---|---|---|")
