@@ -47,6 +47,15 @@ CSS = f"""
 #slider img {{ image-rendering: pixelated; }}
 #overview img {{ cursor: crosshair; }}
 """
+# A file that is not a picture would show in the upload box as a broken-image icon beside its
+# message: hide such images (and show them again once a picture loads in their place).
+HEAD = """<script>
+for (const [event, visibility] of [["error", "hidden"], ["load", ""]]) {
+  document.addEventListener(event, (e) => {
+    if (e.target.tagName === "IMG" && e.target.closest("#photo")) e.target.style.visibility = visibility;
+  }, true);
+}
+</script>"""
 INTRO = """# FSRCNN super-resolution
 Enlarge a photo 2, 3 or 4 times with a small neural network
 ([FSRCNN](https://arxiv.org/abs/1608.00367)) and see it next to plain bicubic enlargement.
@@ -362,7 +371,7 @@ def main(argv=None) -> int:
         # lines include a hint to set share=True, which --share already is; ours say what is true.
         _, local_url, share_url = ui.launch(
             server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD, ssr_mode=False,
-            theme=theme(), css=CSS, quiet=True, prevent_thread_lock=True)
+            theme=theme(), css=CSS, head=HEAD, quiet=True, prevent_thread_lock=True)
         print(f"Running on {local_url}" + (f" and {share_url} (public)" if share_url else ""), flush=True)
         print("Press Ctrl+C to stop.", flush=True)
         while True:

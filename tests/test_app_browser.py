@@ -201,6 +201,10 @@ def test_a_bad_file_shows_its_message_on_upload(page, tmp_path):
     broken.write_bytes(b"this is text, not a picture" * 20)
     upload(page, broken)
     wait_report(page, "broken.png: not an image file")  # without pressing any button
+    # The upload box shows no broken-image icon: the picture it failed to draw is hidden.
+    page.wait_for_function("[...document.querySelectorAll('#photo img')].some(i => i.complete && !i.naturalWidth)")
+    assert page.evaluate("[...document.querySelectorAll('#photo img')].filter(i => i.complete && !i.naturalWidth)"
+                         ".every(i => getComputedStyle(i).visibility === 'hidden')")
     from test_bad_inputs import png_header_only
 
     (tmp_path / "huge.png").write_bytes(png_header_only(8200, 6200))
@@ -208,6 +212,9 @@ def test_a_bad_file_shows_its_message_on_upload(page, tmp_path):
     wait_report(page, "huge.png: 8200x6200 is 50.8 megapixels, over the limit of 50.0")
     upload(page, CAT)  # and the app goes on
     wait_report(page, "cat.png: 256×170 pixels")
+    page.wait_for_function("[...document.querySelectorAll('#photo img')].some(i => i.complete && i.naturalWidth)")
+    assert page.evaluate("[...document.querySelectorAll('#photo img')].filter(i => i.naturalWidth)"
+                         ".every(i => getComputedStyle(i).visibility !== 'hidden')")
     page.click("#upscale")
     wait_report(page, "Full result:")
 
