@@ -48,6 +48,9 @@ PHOTO_BELOW_QUALITY = 90
 # that nearly all noise-free ones stay under while nearly all images with sigma-5 noise exceed it.
 BLOCKINESS_THRESHOLD = 1.6
 NOISE_THRESHOLD = 1.8  # in Cb/Cr of colour images
+# Colour noise up to which the light photo weights beat the photo ones (Photos24: at sigma 5 per
+# RGB channel, which measures about 2.2 here, and not at sigma 8, about 3.4).
+LIGHT_NOISE_BELOW = 2.6
 GRAY_NOISE_THRESHOLD = 3.5  # in the luma of gray images, where texture and noise are harder to tell apart
 MIN_SIDE = 96
 SAMPLE_SIDE = 1024  # lossless files are judged on their central crop of this size (a crop keeps the grid)
@@ -141,26 +144,32 @@ def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO, inst
     if requested == PHOTO and not photos:
         raise ValueError("the photo weights are not installed (weights/fsrcnn_photo_x*.keras): ask for auto or clean")
     quality = _file_quality(source)
-    if requested == PHOTO:
-        light = LIGHT in photos and (quality is not None and quality >= LIGHT_FROM_QUALITY or PHOTO not in photos)
-        model = LIGHT if light else PHOTO
-        why = f"JPEG quality ≈ {quality}: " if quality is not None else ""
-        return Choice(model, f"{why}{NAMES[model]}, as asked for photo")
     if quality is not None:
+        evidence = f"JPEG quality ≈ {quality}"
         if LIGHT in photos:
-            model = CLEAN if quality >= CLEAN_FROM_QUALITY else LIGHT if quality >= LIGHT_FROM_QUALITY else PHOTO
+            band = CLEAN if quality >= CLEAN_FROM_QUALITY else LIGHT if quality >= LIGHT_FROM_QUALITY else PHOTO
         else:
-            model = PHOTO if quality < PHOTO_BELOW_QUALITY else CLEAN
-        return _available(model, f"JPEG quality ≈ {quality}", photos)
-    if pixels is None:
-        return Choice(CLEAN, "not a JPEG: clean model")
-    pixels = _centre(pixels, SAMPLE_SIDE)
-    blocks, noise = blockiness(_luma(pixels)), image_noise(pixels)
-    if blocks >= BLOCKINESS_THRESHOLD:
-        return _available(PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f})", photos)
-    if noise >= (NOISE_THRESHOLD if pixels.ndim == 3 else GRAY_NOISE_THRESHOLD):
-        return _available(PHOTO, f"lossless file with noise (σ ≈ {noise:.1f})", photos)
-    return Choice(CLEAN, "lossless file, no JPEG blocks or noise found: clean model")
+            band = PHOTO if quality < PHOTO_BELOW_QUALITY else CLEAN
+    elif pixels is None:
+        band, evidence = CLEAN, "not a JPEG"
+    else:
+        pixels = _centre(pixels, SAMPLE_SIDE)
+        blocks, noise = blockiness(_luma(pixels)), image_noise(pixels)
+        colour = pixels.ndim == 3
+        if blocks >= BLOCKINESS_THRESHOLD:
+            band, evidence = PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f})"
+        elif noise >= (NOISE_THRESHOLD if colour else GRAY_NOISE_THRESHOLD):
+            band = LIGHT if colour and noise < LIGHT_NOISE_BELOW else PHOTO
+            evidence = f"lossless file with noise (σ ≈ {noise:.1f})"
+        else:
+            band, evidence = CLEAN, "lossless file, no JPEG blocks or noise found"
+    if requested == PHOTO:
+        # The photo weights nearest to what auto would pick; for a clean-looking file, those for
+        # its kind: light for a JPEG of high quality, photo for a lossless file.
+        wanted = band if band != CLEAN else LIGHT if quality is not None else PHOTO
+        model = wanted if wanted in photos else photos[0]
+        return Choice(model, f"{NAMES[model]}, as asked ({evidence})")
+    return _available(band, evidence, photos)
 
 
 def _available(model: str, evidence: str, photos: list[str]) -> Choice:
