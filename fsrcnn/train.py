@@ -36,6 +36,7 @@ from .images import list_images, read_rgb_or_gray
 from .imresize import imresize
 from .metrics import luma
 from .model import DECONV_NAME, build_fsrcnn, luma_forward, receptive_radius, subpixel_kernel
+from .weights import load_model
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ class SaveState(keras.callbacks.Callback):
 
 def make_trainer(config: TrainConfig) -> Trainer:
     if config.init_from:
-        source = keras.saving.load_model(config.init_from, compile=False)
+        source = load_model(config.init_from)
         net = build_fsrcnn(config.scale, config.d, config.s, config.m, config.prelu_init)
         # Every weight, the deconvolution's included, has the same shape at every scale.
         net.set_weights(source.get_weights())

@@ -84,12 +84,19 @@ def check_file(path: str | Path) -> Path:
 
 
 def load_model(path: str | Path) -> keras.Model:
-    """Load a .keras model, first checking it against the SHA256SUMS file beside it, if there is one."""
-    import keras
+    """The FSRCNN of a .keras file as a Keras model, checked as `check_file` does.
 
-    path = check_file(path)
+    The network is built by model.build_fsrcnn (of the size the file's arrays have) and Keras
+    reads the weights into it from the archive: the architecture is this project's, so any
+    Keras 3 loads any of its files (a newer Keras writes layer configs an older one cannot read).
+    """
+    from .model import build_fsrcnn
+
+    shape = read_weights(path)  # checks the file; gives the size to build
     try:
-        return keras.saving.load_model(path, compile=False)
+        model = build_fsrcnn(shape.scale, d=shape.convs[0][0].shape[-1], s=shape.convs[1][0].shape[-1], m=shape.m)
+        model.load_weights(path)
+        return model
     except Exception as e:  # Keras raises many types for a damaged archive
         raise _unloadable(path, e) from e
 
