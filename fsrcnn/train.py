@@ -332,6 +332,7 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
             epochs=end,
             initial_epoch=max(start, done),
             steps_per_epoch=config.steps_per_epoch,
+            shuffle=False,  # the dataset draws random patches itself (Keras would warn that it ignores shuffle)
             callbacks=callbacks,
             verbose=1 if sys.stdout.isatty() else 2,  # one line per epoch in log files
         )
