@@ -7,7 +7,8 @@ notes when the detail view arrives (the first streamed answer) and when the full
 The full result's time is split into the network and the PNG encoding (the app's report states
 both), the rest of the server's work (reading, overview, crops, Gradio) and the transfer of the
 PNG to the client. Each case has a server of its own, so the peak resident memory (VmHWM) read
-after it is that case's (start-up and warm-up included).
+after it is that case's (start-up and warm-up included); the time from starting each server to
+its first HTTP 200 is reported too.
 
 Moving the region cannot be called through the API (it is a UI event), so it is timed in this
 process on the 1-megapixel photo at x4 with the self-ensemble: `Demo.detail` for a new place.
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="fsrcnn-latency-") as tmp:
         work = Path(tmp)
         photos = make_photos(work)
-        rows = []
+        rows, ready = [], []
         for name, photo, scale, tta in cases:
             with serve_app(args.weights_dir, work / "app") as server:  # a fresh server: the peak is this case's
                 wait_for_warm_up(server)
@@ -131,6 +132,7 @@ def main(argv=None) -> int:
                 runs = [one_request(client, photos[photo], scale, tta, work) for _ in range(args.repeats)]
                 timing = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
                 timing["peak_mib"] = memory_kib(server.pid)[1] / 1024
+            ready.append(server.ready_seconds)
             rows.append((name, timing))
             print(f"{name}: done", file=sys.stderr, flush=True)
         print("| Case | Detail view | Full result | Network | Other image work | PNG encoding | Transfer | "
@@ -140,6 +142,8 @@ def main(argv=None) -> int:
             print(f"| {name} | {t['detail']:.2f} s | {t['result']:.2f} s | {t['network']:.2f} s | {t['other']:.2f} s | "
                   f"{t['png']:.2f} s | {t['transfer']:.2f} s | {t['result'] - t['network']:+.2f} s | "
                   f"{t['megabytes']:.0f} MB | {t['peak_mib']:.0f} MiB |")
+        print(f"\n`python app.py` ready (first HTTP 200): median {statistics.median(ready):.2f} s, max "
+              f"{max(ready):.2f} s over its {len(ready)} starts")
         moves = time_moves(args.weights_dir, photos["1mp"])
         print(f"\nMoving the region (1 MP x4 + ensemble, crops only, in-process): median "
               f"{statistics.median(moves):.2f} s, max {max(moves):.2f} s over {len(moves)} moves")

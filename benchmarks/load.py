@@ -43,6 +43,7 @@ class Server:
     tmp: Path  # the app's TMPDIR: Gradio's uploads and cache, the app's own PNGs
     log: Path
     files_left: int | None = None  # temporary files still there after the app stopped
+    ready_seconds: float | None = None  # from starting `python app.py` to its first HTTP 200
 
 
 @dataclass
@@ -91,10 +92,12 @@ def serve_app(weights_dir: Path, workdir: Path, *args: str, start_timeout: float
     log_path = workdir / "app.log"
     cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--weights-dir", str(weights_dir), *args]
     with open(log_path, "w") as log:
+        started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
         server = Server(f"http://127.0.0.1:{port}/", proc.pid, tmp, log_path)
         try:
             _wait_until_up(proc, server, start_timeout)
+            server.ready_seconds = time.monotonic() - started
             yield server
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -130,7 +133,7 @@ def _wait_until_up(proc: subprocess.Popen, server: Server, timeout: float) -> No
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"app.py did not answer within {timeout:.0f} s:\n{server.log.read_text()}")
-        time.sleep(0.5)
+        time.sleep(0.1)
 
 
 def leftover_files(tmp: Path) -> int:

@@ -28,7 +28,7 @@ from PIL import Image, ImageDraw
 
 from . import png, quality, view
 from .degradations import encode_spec
-from .images import array_to_image, check_image, image_to_array, open_image
+from .images import array_in_mode, check_image, image_to_array, open_image
 from .imresize import degrade, modcrop
 from .metrics import SSIM_WINDOW, psnr_ssim_y
 from .upscaler import Upscaler, bicubic_array
@@ -293,8 +293,10 @@ class Demo:
         bar.stage("Writing the PNG", 2)
         folder = self.request_folder()
         path = folder / f"{safe_stem(job.name)}_x{s}_{job.best}.png"
-        image = array_to_image(best, job.mode_of_image, job.icc)
-        _, png_seconds = _timed(png.write_png, image, path)  # the command line's writer and level
+        # Straight from the array (the command line's writer and level): a PIL copy of a 50-megapixel
+        # result would add hundreds of megabytes to the request's peak.
+        _, png_seconds = _timed(png.write_pixels, array_in_mode(best, job.mode_of_image), job.mode_of_image, path,
+                                job.icc)
         self.upscaler.release_memory()  # between requests the server holds no engine buffers
         bar.stage("Done", 0)
         return Outcome(path, job.out_size, seconds, png_seconds, scores)

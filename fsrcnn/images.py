@@ -229,11 +229,14 @@ def image_to_array(im: Image.Image) -> np.ndarray:
     return arr
 
 
+def array_in_mode(arr: np.ndarray, mode: str) -> np.ndarray:
+    """An image_to_array array as the pixels of `mode` (LA: the gray and alpha planes only)."""
+    return np.stack([arr[..., 0], arr[..., 3]], axis=-1) if mode == "LA" else arr
+
+
 def array_to_image(arr: np.ndarray, mode: str, icc: bytes | None = None) -> Image.Image:
     """Inverse of image_to_array for an image of `mode`, with its ICC profile attached."""
-    if mode == "LA":
-        arr = np.stack([arr[..., 0], arr[..., 3]], axis=-1)
-    out = Image.fromarray(np.ascontiguousarray(arr))  # mode follows from the shape
+    out = Image.fromarray(np.ascontiguousarray(array_in_mode(arr, mode)))  # mode follows from the shape
     if icc:
         out.info["icc_profile"] = icc
     return out

@@ -89,6 +89,12 @@ def encode_png(pixels: np.ndarray, mode: str, icc_profile: bytes | None = None, 
 
 def write_png(image: Image.Image, path: str | Path, level: int = 1, threads: int | None = None) -> None:
     """A normalised PIL image (mode L, LA, RGB or RGBA) as a PNG file, with its ICC profile."""
+    write_pixels(np.asarray(image), image.mode, path, image.info.get("icc_profile"), level, threads)
+
+
+def write_pixels(pixels: np.ndarray, mode: str, path: str | Path, icc_profile: bytes | None = None, level: int = 1,
+                 threads: int | None = None) -> None:
+    """uint8 pixels of `mode` (as png_chunks takes them) as a PNG file: no PIL copy of a large image."""
     with open(path, "wb") as f:
-        for piece in png_chunks(np.asarray(image), image.mode, image.info.get("icc_profile"), level, threads):
+        for piece in png_chunks(pixels, mode, icc_profile, level, threads):
             f.write(piece)

@@ -211,12 +211,18 @@ class Upscaler:
             for program in programs:
                 program.release_memory()
 
-    def _run_tiles(self, planes: np.ndarray, scale: int, tta: bool, progress, kind: str, out: np.ndarray,
-                   model: str) -> None:
-        """Walk the tiles of an (H, W, C) float image (luma in 0..1 first) and fill `out`."""
+    def _padded(self, planes: np.ndarray, scale: int, model: str) -> np.ndarray:
+        """An (H, W, C) float image (luma in 0..1 first) mirrored by the network's margin, as
+        _run_tiles takes it. Callers drop `planes` then: one full-size float copy in memory, not two."""
         self._check(scale, model)
-        m, (h, w) = self.margin(scale, model), planes.shape[:2]
-        padded = np.pad(planes, ((m, m), (m, m), (0, 0)), mode="symmetric")
+        m = self.margin(scale, model)
+        return np.pad(planes, ((m, m), (m, m), (0, 0)), mode="symmetric")
+
+    def _run_tiles(self, padded: np.ndarray, scale: int, tta: bool, progress, kind: str, out: np.ndarray,
+                   model: str) -> None:
+        """Walk the tiles of a _padded image and fill `out`."""
+        m = self.margin(scale, model)
+        h, w = padded.shape[0] - 2 * m, padded.shape[1] - 2 * m
         total, done, lock = self.passes((h, w), tta), [0], threading.Lock()
 
         def one_tile(tile):
@@ -244,7 +250,7 @@ class Upscaler:
         if y.ndim != 2 or min(y.shape) < 1:
             raise ValueError(f"expected a non-empty 2-D luma plane, got shape {y.shape}")
         out = np.empty((y.shape[0] * scale, y.shape[1] * scale), np.float32)
-        self._run_tiles(y[..., None], scale, tta, progress, "luma", out, model)
+        self._run_tiles(self._padded(y[..., None], scale, model), scale, tta, progress, "luma", out, model)
         return out
 
     def upscale_array(self, img: np.ndarray, scale: int, tta: bool = False, progress: Progress | None = None,
@@ -267,8 +273,10 @@ class Upscaler:
         if not gray and img.shape[2] == 4:
             planes = np.concatenate([planes, img[..., 3:].astype(np.float32)], axis=-1)
             kind = "rgba"
+        padded = self._padded(planes, scale, model)
+        del planes
         out = np.empty((img.shape[0] * scale, img.shape[1] * scale) + img.shape[2:], np.uint8)
-        self._run_tiles(planes, scale, tta, progress, kind, out, model)
+        self._run_tiles(padded, scale, tta, progress, kind, out, model)
         return out
 
 
