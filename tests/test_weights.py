@@ -106,6 +106,12 @@ def test_lineage_records_every_shipped_file():
         assert entry["sha256"] == hashlib.sha256((WEIGHTS / name).read_bytes()).hexdigest(), name
         run = ROOT / entry["resumable_run"]
         assert (run / "state.json").exists() and (run / "state.npz").exists(), f"{run} cannot resume"
+        # The shipped file is the run's averaged weights (--ema), in the order Keras trains them.
+        shipped = read_weights(WEIGHTS / name)
+        arrays = [a for conv in shipped.convs for a in conv] + [shipped.deconv_kernel, shipped.deconv_bias]
+        with np.load(run / "state.npz") as state:
+            for i, array in enumerate(arrays):
+                np.testing.assert_array_equal(state[f"average/{i}"].reshape(np.shape(array)), array, err_msg=name)
         lineage = entry["lineage"]
         assert lineage[-1] + "/" == entry["resumable_run"] and doc["runs"][lineage[0]]["init_from"] is None
         for before, later in zip(lineage, lineage[1:], strict=False):
