@@ -80,6 +80,7 @@ def _upscale(args) -> int:
     from pathlib import Path
 
     from .files import find_inputs, upscale_files
+    from .quality import PHOTO_WEIGHTS
     from .upscaler import Upscaler
 
     inputs, errors = find_inputs(args.inputs)
@@ -87,7 +88,7 @@ def _upscale(args) -> int:
         print(f"error: {message}", file=sys.stderr)
     upscaler = Upscaler([args.scale], weights_dir=args.weights_dir, device=args.device, tile=args.tile,
                         engine=args.engine)
-    if args.model == "photo" and not {"photo", "light"} & set(upscaler.variants):
+    if args.model == "photo" and not set(PHOTO_WEIGHTS) & set(upscaler.variants):
         raise ValueError("--model photo: the photo weights are not installed (see weights/README.md)")
     done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression,
                          model=args.model)

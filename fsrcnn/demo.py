@@ -48,7 +48,7 @@ TITLES = {
     ENSEMBLE: "FSRCNN + self-ensemble",
 }
 AUTO, CLEAN, PHOTO_MODEL, LIGHT_MODEL = quality.AUTO, quality.CLEAN, quality.PHOTO, quality.LIGHT
-PHOTO_WEIGHTS = (PHOTO_MODEL, LIGHT_MODEL)  # the photo crop shows whichever suits the photo
+PHOTO_WEIGHTS = quality.PHOTO_WEIGHTS  # the photo crop shows whichever suits the photo
 MODELS = quality.MODELS
 # Compare mode: what to do to the shrunk photo before rebuilding it, as a camera or a website would.
 DEGRADATIONS = {"": "none", "jpeg90": "JPEG quality 90", "jpeg75": "JPEG quality 75",
@@ -212,16 +212,17 @@ class Demo:
             hr = modcrop(hr, scale)
             if hr.shape[:2] != (h, w):
                 notes.append(f"cropped from {w}×{h} to {hr.shape[1]}×{hr.shape[0]} so both sides divide by {scale}")
-            lr, evidence = degrade(hr, scale), None
+            lr, degraded_file = degrade(hr, scale), None
             if degradation:  # as the file a camera or website would make, so Auto can read it
-                evidence = io.BytesIO(encode_spec(lr, degradation, seed=0)[0])
-                lr = np.asarray(Image.open(evidence))
+                degraded_file = io.BytesIO(encode_spec(lr, degradation, seed=0)[0])
+                lr = np.asarray(Image.open(degraded_file))
             image_mode, icc = ("L" if hr.ndim == 2 else "RGB"), loaded.icc_profile
             picture = Image.fromarray(hr)
-        file = path if mode == UPSCALE else evidence
-        choice = self.choose(file, lr, model, scale)
+        file = path if mode == UPSCALE else degraded_file
         photos = [m for m in PHOTO_WEIGHTS if m in self.models_for(scale)]
-        photo_weights = self.choose(file, lr, PHOTO_MODEL, scale).model if photos else None
+        found = quality.find_evidence(file, lr, self.models_for(scale)) if photos else None  # looked at once
+        choice = self.choose(file, lr, model, scale, found)
+        photo_weights = self.choose(file, lr, PHOTO_MODEL, scale, found).model if photos else None
         overview = _overview(picture)
         lr_size = (lr.shape[1], lr.shape[0])
         if centre is None:
@@ -318,14 +319,15 @@ class Demo:
         """LR pixels of context a crop needs on each side to equal the whole-image result."""
         return max(self.upscaler.margin(scale, m) for m in self.models_for(scale))
 
-    def choose(self, source, pixels: np.ndarray, requested: str, scale: int) -> Choice:
+    def choose(self, source, pixels: np.ndarray, requested: str, scale: int,
+               evidence: quality.Evidence | None = None) -> Choice:
         """Which weights `requested` means for this image (fsrcnn.quality decides what auto means)."""
         self.check_model(requested, scale)
         installed = self.models_for(scale)
         if installed == (CLEAN,):
             why = "asked for" if requested == CLEAN else f"the only model installed for x{scale}"
             return Choice(CLEAN, f"clean model ({why})")
-        picked = quality.choose(source, pixels, requested, installed)
+        picked = quality.choose(source, pixels, requested, installed, evidence)
         return Choice(picked.model, picked.reason)
 
     def check_scale(self, scale) -> int:

@@ -105,8 +105,7 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: 
     """Upscale every input to out_dir/<stem>.png; report each problem, skip that file and go on.
 
     `model`: "clean", "photo" (the photo weights that suit the file), or "auto" to choose per file
-    from its evidence (quality.choose);
-    each file's note says which weights ran and why.
+    from its evidence (quality.choose); each file's note says which weights ran and why.
 
     Messages go to `out` (notes) and `err` (errors and the progress bar), default stdout and stderr.
     """

@@ -27,6 +27,7 @@ from .color import rgb_to_ycbcr
 CLEAN, PHOTO, LIGHT, AUTO = "clean", "photo", "light", "auto"
 MODELS = (AUTO, CLEAN, PHOTO)  # what a user can ask for
 WEIGHTS = (CLEAN, PHOTO, LIGHT)  # the weight files a choice can run (weights.VARIANTS)
+PHOTO_WEIGHTS = (PHOTO, LIGHT)  # the ones "photo" may mean
 NAMES = {CLEAN: "clean model", PHOTO: "photo model", LIGHT: "light photo model"}
 
 # Annex K example tables (natural order, as Pillow's `quantization` gives them).
@@ -127,49 +128,65 @@ def image_noise(pixels: np.ndarray) -> float:
     return max(noise_sigma(ycc[..., 1]), noise_sigma(ycc[..., 2]))
 
 
-def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO, installed=WEIGHTS) -> Choice:
+@dataclass(frozen=True)
+class Evidence:
+    """What one file shows: the weights auto picks for it among those installed, and why."""
+
+    band: str  # CLEAN, PHOTO or LIGHT (possibly not installed: see choose)
+    text: str  # e.g. "JPEG quality ≈ 72"
+    quality: int | None  # a JPEG's quality, None for other files
+
+
+def find_evidence(source, pixels: np.ndarray | None = None, installed=WEIGHTS) -> Evidence:
+    """The evidence `choose` goes by: the JPEG quality in `source`'s header, else (for a lossless
+    file) block edges and noise in the central SAMPLE_SIDE crop of `pixels` (see choose)."""
+    quality = _file_quality(source)
+    if quality is not None:
+        if LIGHT in installed:
+            band = CLEAN if quality >= CLEAN_FROM_QUALITY else LIGHT if quality >= LIGHT_FROM_QUALITY else PHOTO
+        else:
+            band = PHOTO if quality < PHOTO_BELOW_QUALITY else CLEAN
+        return Evidence(band, f"JPEG quality ≈ {quality}", quality)
+    if pixels is None:
+        return Evidence(CLEAN, "not a JPEG", None)
+    pixels = _centre(pixels, SAMPLE_SIDE)
+    blocks, noise = blockiness(_luma(pixels)), image_noise(pixels)
+    colour = pixels.ndim == 3
+    if blocks >= BLOCKINESS_THRESHOLD:
+        return Evidence(PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f})", None)
+    if noise >= (NOISE_THRESHOLD if colour else GRAY_NOISE_THRESHOLD):
+        band = LIGHT if colour and noise < LIGHT_NOISE_BELOW else PHOTO
+        return Evidence(band, f"lossless file with noise (σ ≈ {noise:.1f})", None)
+    return Evidence(CLEAN, "lossless file, no JPEG blocks or noise found", None)
+
+
+def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO, installed=WEIGHTS,
+           evidence: Evidence | None = None) -> Choice:
     """The weight file to run for one image (one of `installed`, which must hold CLEAN), and why.
 
     `source`: the file (path or file object) as uploaded, read only for its header; `pixels`:
     its decoded image (a uint8 array, gray or RGB/RGBA, or a PIL image), looked at only for
-    lossless files, and then only at its central SAMPLE_SIDE crop. Asking for "photo" where no
-    photo weights are installed is a ValueError; auto then falls back to clean and says so.
+    lossless files, and then only at its central SAMPLE_SIDE crop. `evidence`: find_evidence's
+    answer for the same file and `installed`, when the caller has it already (it costs a lossless
+    file a look at its pixels). Asking for "photo" where no photo weights are installed is a
+    ValueError; auto then falls back to clean and says so.
     """
     requested = (requested or AUTO).strip().lower()
     if requested not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {requested!r}")
     if requested == CLEAN:
         return Choice(CLEAN, "clean model, as asked")
-    photos = [m for m in (PHOTO, LIGHT) if m in installed]
+    photos = [m for m in PHOTO_WEIGHTS if m in installed]
     if requested == PHOTO and not photos:
         raise ValueError("the photo weights are not installed (weights/fsrcnn_photo_x*.keras): ask for auto or clean")
-    quality = _file_quality(source)
-    if quality is not None:
-        evidence = f"JPEG quality ≈ {quality}"
-        if LIGHT in photos:
-            band = CLEAN if quality >= CLEAN_FROM_QUALITY else LIGHT if quality >= LIGHT_FROM_QUALITY else PHOTO
-        else:
-            band = PHOTO if quality < PHOTO_BELOW_QUALITY else CLEAN
-    elif pixels is None:
-        band, evidence = CLEAN, "not a JPEG"
-    else:
-        pixels = _centre(pixels, SAMPLE_SIDE)
-        blocks, noise = blockiness(_luma(pixels)), image_noise(pixels)
-        colour = pixels.ndim == 3
-        if blocks >= BLOCKINESS_THRESHOLD:
-            band, evidence = PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f})"
-        elif noise >= (NOISE_THRESHOLD if colour else GRAY_NOISE_THRESHOLD):
-            band = LIGHT if colour and noise < LIGHT_NOISE_BELOW else PHOTO
-            evidence = f"lossless file with noise (σ ≈ {noise:.1f})"
-        else:
-            band, evidence = CLEAN, "lossless file, no JPEG blocks or noise found"
+    found = evidence or find_evidence(source, pixels, installed)
     if requested == PHOTO:
         # The photo weights nearest to what auto would pick; for a clean-looking file, those for
         # its kind: light for a JPEG of high quality, photo for a lossless file.
-        wanted = band if band != CLEAN else LIGHT if quality is not None else PHOTO
+        wanted = found.band if found.band != CLEAN else LIGHT if found.quality is not None else PHOTO
         model = wanted if wanted in photos else photos[0]
-        return Choice(model, f"{NAMES[model]}, as asked ({evidence})")
-    return _available(band, evidence, photos)
+        return Choice(model, f"{NAMES[model]}, as asked ({found.text})")
+    return _available(found.band, found.text, photos)
 
 
 def _available(model: str, evidence: str, photos: list[str]) -> Choice:

@@ -311,6 +311,20 @@ def test_the_photo_crop_shows_the_photo_weights_that_suit_the_file(tmp_path):
     assert png.choice.model == "clean" and png.photo_weights == "photo" and png.best == logic.FSRCNN
 
 
+def test_a_lossless_photo_is_looked_at_once_for_both_choices(tmp_path, monkeypatch):
+    from fsrcnn import quality
+    from fsrcnn.upscaler import Upscaler
+    from helpers import make_two_model_weights
+
+    upscaler = Upscaler((2,), weights_dir=make_two_model_weights(tmp_path / "w", scales=(2,), light=True), tile=32)
+    demo = logic.Demo(upscaler, output_dir=tmp_path / "out")
+    calls = []
+    measure = quality.image_noise
+    monkeypatch.setattr(quality, "image_noise", lambda pixels: calls.append(1) or measure(pixels))
+    job = demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(64)), 2)
+    assert len(calls) == 1 and job.choice.model == "clean" and job.photo_weights == "photo"
+
+
 # --- bad requests ---------------------------------------------------------------------------------
 
 def test_missing_image_is_explained(demo):
