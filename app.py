@@ -178,11 +178,15 @@ def validator(demo: logic.Demo, mode: str):
             return checks
         try:
             demo.check_model(model, scale)
-            if mode == logic.COMPARE:
-                demo.check_degradation(degradation)
         except ValueError as e:
-            checks[3 if "model" in str(e) else 4] = gr.validate(False, str(e))
+            checks[3] = gr.validate(False, str(e))
             return checks
+        if mode == logic.COMPARE:
+            try:
+                demo.check_degradation(degradation)
+            except ValueError as e:
+                checks[4] = gr.validate(False, str(e))
+                return checks
         try:
             demo.check_image(mode, _path(image), scale)
         except (ImageError, ValueError) as e:

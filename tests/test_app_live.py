@@ -89,6 +89,10 @@ def test_bad_inputs_get_readable_messages_and_the_server_keeps_serving(client, t
     for path, scale, message in cases:
         with pytest.raises(ValidationError, match=message):
             client.predict(handle_file(path), scale, False, api_name="/upscale")
+    with pytest.raises(ValidationError, match="model: model must be one of auto, clean, photo"):
+        client.predict(handle_file(CAT), 2, False, "sharpest", api_name="/upscale")
+    with pytest.raises(ValidationError, match="degradation: degradation must be one of none, jpeg90"):
+        client.predict(handle_file(CAT), 2, False, "auto", "jpeg10", api_name="/compare")
     # A file whose header is fine but whose pixels are damaged is refused when it is decoded.
     (tmp_path / "cut.png").write_bytes(CAT.read_bytes()[:20_000])
     with pytest.raises(AppError, match="cut.png: damaged or truncated image"):
