@@ -358,7 +358,7 @@ def main(argv=None) -> int:
     try:
         # Each request's PNG is copied into Gradio's cache as soon as it returns: 10 minutes is ample.
         demo = logic.Demo(upscaler, max_pixels=args.max_pixels, output_dir=work / "results", keep_seconds=600)
-        models = " and ".join(demo.models)
+        models = ", ".join(demo.models[:-1]) + " and " * (len(demo.models) > 1) + demo.models[-1]
         print(f"FSRCNN {', '.join(f'x{s}' for s in demo.scales)} ({models}) loaded on {upscaler.device_name} "
               f"({time.perf_counter() - STARTED:.1f} s after start)", flush=True)
         # Compiling the network for the common tile shapes takes seconds: do it while the page loads.
