@@ -28,7 +28,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
-from load import memory_kib, serve_app, wait_for_warm_up  # noqa: E402
+from fsrcnn.launcher import memory_kib, serve_app, wait_for_warm_up  # noqa: E402
 
 PHOTO = ROOT.parent / "shared" / "data" / "Photos24" / "001.png"  # 1276x850
 

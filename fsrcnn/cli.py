@@ -65,7 +65,8 @@ def _evaluate(args) -> int:
 
     scales = args.scale or [2, 3, 4]
     upscaler = Upscaler(scales, weights_dir=args.weights_dir, device=args.device, engine=args.engine)
-    models = args.model or (list(upscaler.variants) + ["auto"] if len(upscaler.variants) > 1 else ["clean"])
+    installed = upscaler.bank.installed()
+    models = args.model or (list(installed) + ["auto"] if len(installed) > 1 else ["clean"])
     print(f"device: {upscaler.device_name}")
     for spec in args.degrade or [""]:
         for scale in scales:
@@ -80,7 +81,6 @@ def _upscale(args) -> int:
     from pathlib import Path
 
     from .files import find_inputs, upscale_files
-    from .quality import PHOTO_WEIGHTS
     from .upscaler import Upscaler
 
     inputs, errors = find_inputs(args.inputs)
@@ -88,8 +88,7 @@ def _upscale(args) -> int:
         print(f"error: {message}", file=sys.stderr)
     upscaler = Upscaler([args.scale], weights_dir=args.weights_dir, device=args.device, tile=args.tile,
                         engine=args.engine)
-    if args.model == "photo" and not set(PHOTO_WEIGHTS) & set(upscaler.variants):
-        raise ValueError("--model photo: the photo weights are not installed (see weights/README.md)")
+    upscaler.bank.check_request(args.model, args.scale)
     done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression,
                          model=args.model)
     failures = len(errors) + done.failures

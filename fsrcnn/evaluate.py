@@ -54,7 +54,7 @@ def evaluate_folder(upscaler: Upscaler, folder: str | Path, scale: int, tta: boo
     ensembles = (False, True) if tta else (False,)
     label = (lambda m: "FSRCNN") if tuple(models) == ("clean",) else (lambda m: f"FSRCNN {m}")
     methods = [(label(m) + (ENSEMBLE if e else ""), m, e) for m in models for e in ensembles]
-    installed = tuple(v for v in upscaler.variants if (v, scale) in upscaler.weights)
+    installed = upscaler.bank.installed(scale)
     scores = {"bicubic": []} | {name: [] for name, _, _ in methods}
     picked = dict.fromkeys(installed, 0)
     for i, path in enumerate(list_images(folder)):

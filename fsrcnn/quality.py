@@ -22,13 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from . import models
 from .color import rgb_to_ycbcr
 
-CLEAN, PHOTO, LIGHT, AUTO = "clean", "photo", "light", "auto"
-MODELS = (AUTO, CLEAN, PHOTO)  # what a user can ask for
-WEIGHTS = (CLEAN, PHOTO, LIGHT)  # the weight files a choice can run (weights.VARIANTS)
-PHOTO_WEIGHTS = (PHOTO, LIGHT)  # the ones "photo" may mean
-NAMES = {CLEAN: "clean model", PHOTO: "photo model", LIGHT: "light photo model"}
+CLEAN, PHOTO, LIGHT, AUTO = models.CLEAN.name, models.PHOTO.name, models.LIGHT.name, models.AUTO
+MODELS = models.REQUESTS  # what a user can ask for
+WEIGHTS = tuple(models.VARIANTS)  # the weight files a choice can run
+PHOTO_WEIGHTS = models.PHOTO_VARIANTS  # the ones "photo" may mean
+NAMES = {name: v.display for name, v in models.VARIANTS.items()}
 
 # Annex K example tables (natural order, as Pillow's `quantization` gives them).
 _LUMA_TABLE = np.array([
@@ -36,22 +37,17 @@ _LUMA_TABLE = np.array([
     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64)
 
-# JPEG quality bands, from where each weight file starts to beat the others on Photos24 (the
-# validation photos; weights/README.md): photo below LIGHT_FROM_QUALITY, light photo from it,
-# clean from CLEAN_FROM_QUALITY. Where the light photo weights are not installed, photo below
-# PHOTO_BELOW_QUALITY (where photo and clean tie) and clean from it.
-LIGHT_FROM_QUALITY = 80
-CLEAN_FROM_QUALITY = 96
-PHOTO_BELOW_QUALITY = 90
+# The bands auto gives each variant live in the registry (models.py); their edges, by name:
+LIGHT_FROM_QUALITY = models.LIGHT.jpeg[0]
+CLEAN_FROM_QUALITY = models.CLEAN.jpeg[0]
+PHOTO_BELOW_QUALITY = models.LIGHT.jpeg_split  # without the light weights: photo below, clean from it
 # Lossless files need strong evidence: the photo weights cost a clean image more (they soften it)
 # than the clean weights cost a mildly degraded one. So the block-edge ratio must exceed what any
 # clean training image (T91, BSD200) or Photos24 image measures, and the chroma noise the level
 # that nearly all noise-free ones stay under while nearly all images with sigma-5 noise exceed it.
 BLOCKINESS_THRESHOLD = 1.6
-NOISE_THRESHOLD = 1.8  # in Cb/Cr of colour images
-# Colour noise up to which the light photo weights beat the photo ones (Photos24: at sigma 5 per
-# RGB channel, which measures about 2.2 here, and not at sigma 8, about 3.4).
-LIGHT_NOISE_BELOW = 2.6
+NOISE_THRESHOLD = models.CLEAN.noise[1]  # in Cb/Cr of colour images
+LIGHT_NOISE_BELOW = models.LIGHT.noise[1]  # colour noise up to which the light weights beat the photo ones
 GRAY_NOISE_THRESHOLD = 3.5  # in the luma of gray images, where texture and noise are harder to tell apart
 MIN_SIDE = 96
 SAMPLE_SIDE = 1024  # lossless files are judged on their central crop of this size (a crop keeps the grid)
@@ -132,21 +128,21 @@ def image_noise(pixels: np.ndarray) -> float:
 class Evidence:
     """What one file shows: the weights auto picks for it among those installed, and why."""
 
-    band: str  # CLEAN, PHOTO or LIGHT (possibly not installed: see choose)
+    band: str  # the variant whose band holds the evidence (possibly not installed: see choose)
     text: str  # e.g. "JPEG quality ≈ 72"
     quality: int | None  # a JPEG's quality, None for other files
+    axis: str | None = None  # the registry's band it was read on ("jpeg", "noise"), None for block edges
+    value: float | None = None  # the quality or noise level on that axis
 
 
 def find_evidence(source, pixels: np.ndarray | None = None, installed=WEIGHTS) -> Evidence:
     """The evidence `choose` goes by: the JPEG quality in `source`'s header, else (for a lossless
-    file) block edges and noise in the central SAMPLE_SIDE crop of `pixels` (see choose)."""
+    file) block edges and noise in the central SAMPLE_SIDE crop of `pixels` (see choose).
+    `band` is the variant auto gives it where every variant is installed; choose resolves it
+    among those that are (`installed` is taken for compatibility and not needed)."""
     quality = _file_quality(source)
     if quality is not None:
-        if LIGHT in installed:
-            band = CLEAN if quality >= CLEAN_FROM_QUALITY else LIGHT if quality >= LIGHT_FROM_QUALITY else PHOTO
-        else:
-            band = PHOTO if quality < PHOTO_BELOW_QUALITY else CLEAN
-        return Evidence(band, f"JPEG quality ≈ {quality}", quality)
+        return Evidence(models.band_of("jpeg", quality), f"JPEG quality ≈ {quality}", quality, "jpeg", quality)
     if pixels is None:
         return Evidence(CLEAN, "not a JPEG", None)
     pixels = _centre(pixels, SAMPLE_SIDE)
@@ -155,8 +151,10 @@ def find_evidence(source, pixels: np.ndarray | None = None, installed=WEIGHTS) -
     if blocks >= BLOCKINESS_THRESHOLD:
         return Evidence(PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f})", None)
     if noise >= (NOISE_THRESHOLD if colour else GRAY_NOISE_THRESHOLD):
-        band = LIGHT if colour and noise < LIGHT_NOISE_BELOW else PHOTO
-        return Evidence(band, f"lossless file with noise (σ ≈ {noise:.1f})", None)
+        text = f"lossless file with noise (σ ≈ {noise:.1f})"
+        if not colour:  # gray noise is told from texture less surely: the photo weights, no light band
+            return Evidence(PHOTO, text, None)
+        return Evidence(models.band_of("noise", noise), text, None, "noise", noise)
     return Evidence(CLEAN, "lossless file, no JPEG blocks or noise found", None)
 
 
@@ -171,14 +169,10 @@ def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO, inst
     file a look at its pixels). Asking for "photo" where no photo weights are installed is a
     ValueError; auto then falls back to clean and says so.
     """
-    requested = (requested or AUTO).strip().lower()
-    if requested not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {requested!r}")
+    requested = models.check_request(requested or AUTO, installed)
     if requested == CLEAN:
         return Choice(CLEAN, "clean model, as asked")
     photos = [m for m in PHOTO_WEIGHTS if m in installed]
-    if requested == PHOTO and not photos:
-        raise ValueError("the photo weights are not installed (weights/fsrcnn_photo_x*.keras): ask for auto or clean")
     found = evidence or find_evidence(source, pixels, installed)
     if requested == PHOTO:
         # The photo weights nearest to what auto would pick; for a clean-looking file, those for
@@ -186,18 +180,17 @@ def choose(source, pixels: np.ndarray | None = None, requested: str = AUTO, inst
         wanted = found.band if found.band != CLEAN else LIGHT if found.quality is not None else PHOTO
         model = wanted if wanted in photos else photos[0]
         return Choice(model, f"{NAMES[model]}, as asked ({found.text})")
-    return _available(found.band, found.text, photos)
+    return _available(found, installed)
 
 
-def _available(model: str, evidence: str, photos: list[str]) -> Choice:
-    """Auto's pick, or the nearest installed one: the other photo weights, else clean."""
-    if model == CLEAN:
-        return Choice(CLEAN, f"{evidence}: clean model")
-    if model not in photos:
-        if not photos:
-            return Choice(CLEAN, f"{evidence}, but the photo weights are not installed: clean model")
-        model = photos[0]
-    return Choice(model, f"{evidence}: {NAMES[model]}")
+def _available(found: Evidence, installed) -> Choice:
+    """Auto's pick among the installed variants (models.resolve), or clean with the reason why."""
+    if found.band == CLEAN:
+        return Choice(CLEAN, f"{found.text}: clean model")
+    model = models.resolve(found.band, installed, found.axis, found.value)
+    if model is None:
+        return Choice(CLEAN, f"{found.text}, but the photo weights are not installed: clean model")
+    return Choice(model, f"{found.text}: {NAMES[model]}")
 
 
 def _file_quality(source) -> int | None:

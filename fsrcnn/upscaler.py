@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,8 @@ from .color import gray_to_y, rgb_to_ycbcr, to_uint8
 from .ensemble import DIHEDRAL
 from .images import Loaded, array_to_image, image_to_array
 from .imresize import upscale_plane
-from .weights import SCALES, VARIANTS, Weights, WeightsError, read_weights, weights_path
+from .models import SCALES, VARIANTS, Bank
+from .weights import Weights, WeightsError, read_weights
 
 __all__ = ["DEFAULT_TILE", "SCALES", "Upscaler", "WeightsError", "bicubic_array", "bicubic_image", "upscale_image"]
 
@@ -90,14 +92,14 @@ def _as_weights(model) -> Weights:
 class Upscaler:
     """Loads the weights once and upscales luma planes and images, in tiles, with one engine.
 
-    variants: which weight files to load ("clean" is required; the others, "photo" and "light",
-    are loaded when their files exist). models: {scale or (variant, scale): Keras model or
-    weights.Weights} instead of files.
+    bank: the weight files to load (models.Bank; default: those installed in `weights_dir` for
+    `scales`, of `variants`, clean required). models: {scale or (variant, scale): Keras model or
+    weights.Weights} instead of files. What was loaded is `self.bank`.
     """
 
     def __init__(self, scales=SCALES, weights_dir=None, device: str | None = None, tile: int | None = None,
                  models=None, workers: int | None = None, engine: str | None = None,
-                 variants=tuple(VARIANTS)):
+                 variants=tuple(VARIANTS), bank: Bank | None = None):
         self.device = pick_device(device)
         self.engine = pick_engine(self.device, engine)
         self.workers = max(1, int(DEFAULT_WORKERS[self.engine] if workers is None else workers))  # tiles in flight
@@ -107,17 +109,17 @@ class Upscaler:
         if models:
             self.weights = {(k if isinstance(k, tuple) else ("clean", k)): _as_weights(m) for k, m in models.items()}
         else:
+            bank = bank or Bank.scan(scales, weights_dir, variants)
             self.weights = {}
-            for variant in variants:
-                for scale in scales:
-                    path = weights_path(scale, weights_dir, variant)
-                    if variant == "clean" or path.exists():
-                        self.weights[variant, scale] = read_weights(path)
-                        if self.weights[variant, scale].scale != scale:
-                            raise WeightsError(f"weight file {path} holds an x{self.weights[variant, scale].scale} "
-                                               f"model, not x{scale}")
+            for (variant, scale), path in sorted(bank.paths.items()):
+                self.weights[variant, scale] = read_weights(path)
+                if self.weights[variant, scale].scale != scale:
+                    raise WeightsError(f"weight file {path} holds an x{self.weights[variant, scale].scale} "
+                                       f"model, not x{scale}")
+        self.bank = Bank(self.weights)
         self._programs, self._programs_lock = {}, threading.Lock()  # tiles ask from several threads
         self._running, self._quiet = 0, threading.Condition()  # blocks in flight; release_memory waits for 0
+        self._requests, self._warm = 0, threading.Event()  # requests being served (see serving)
 
     @property
     def device_name(self) -> str:
@@ -126,50 +128,77 @@ class Upscaler:
 
     @property
     def scales(self) -> tuple[int, ...]:
-        return tuple(sorted({s for _, s in self.weights}))
+        return self.bank.scales
 
     @property
     def variants(self) -> tuple[str, ...]:
-        """The models loaded, in VARIANTS order (e.g. ('clean',) or ('clean', 'photo'))."""
-        return tuple(v for v in VARIANTS if any(k[0] == v for k in self.weights))
+        """The models loaded, in registry order (e.g. ('clean',) or ('clean', 'photo'))."""
+        return self.bank.installed()
 
     def margin(self, scale: int, model: str = "clean") -> int:
         return self.weights[model, scale].margin
 
     def _check(self, scale: int, model: str) -> None:
-        if scale not in self.scales:
-            raise ValueError(f"scale must be one of {', '.join(f'x{s}' for s in self.scales)}, got {scale!r}")
-        if model not in VARIANTS:
-            raise ValueError(f"unknown model {model!r}: use {' or '.join(VARIANTS)}")
-        if (model, scale) not in self.weights:
-            loaded = ", ".join(sorted({v for v, s in self.weights if s == scale}))
-            raise ValueError(f"the {model} model for x{scale} is not loaded (its weight file "
-                             f"{VARIANTS[model].format(scale=scale)} is missing); loaded: {loaded}")
+        self.bank.check(model, scale)
 
     def _program(self, scale: int, tta: bool, kind: str, model: str):
-        """The compiled program for one tile of `kind` (see fsrcnn/engines/__init__.py)."""
+        """The compiled program for one tile of `kind` (see fsrcnn/engines/__init__.py).
+
+        Each program compiles under its own lock: a request that needs one compiled program
+        never waits for the compilation of another (the warm-up's, say)."""
         key = (model, scale, tta, kind)
         with self._programs_lock:
             if key not in self._programs:
+                self._programs[key] = [None, threading.Lock()]
+            slot = self._programs[key]
+        with slot[1]:
+            if slot[0] is None:
                 program = engines.load(self.engine)
-                self._programs[key] = program(self.weights[model, scale], scale, tta, kind, device=self.device,
-                                              streams=self.workers)
-        return self._programs[key]
+                slot[0] = program(self.weights[model, scale], scale, tta, kind, device=self.device,
+                                  streams=self.workers)
+        return slot[0]
 
     def _tiles(self, h: int, w: int):
         for y in range(0, h, self.tile):
             for x in range(0, w, self.tile):
                 yield y, x, min(self.tile, h - y), min(self.tile, w - x)
 
-    def warm_up(self, tta: bool = True, kinds=("rgb",)) -> None:
-        """Compile the programs for a full tile at every scale and model now, instead of on the first request."""
-        for model, scale in self.weights:
-            for kind in kinds:
-                side = self.tile + 2 * self.margin(scale, model)
-                block = np.zeros((side, side, engines.CHANNELS[kind]), np.float32)
-                for t in (False, True) if tta else (False,):
-                    self._run_block(block, scale, t, kind, model)
-                    self.release_memory()  # compiled and ready; its buffers come back with a request
+    @contextmanager
+    def serving(self):
+        """A context a request holds while it lasts: the warm-up compiles nothing meanwhile, so the
+        request has the cores to itself (what it needs and is not compiled yet, it compiles itself)."""
+        with self._quiet:
+            self._requests += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._requests -= 1
+                self._quiet.notify_all()
+
+    @property
+    def warm(self) -> bool:
+        """Whether warm_up has compiled everything."""
+        return self._warm.is_set()
+
+    def warm_up(self, tta: bool = True, kinds=("rgb",), first=()) -> None:
+        """Compile the programs for a full tile at every scale and model now, instead of on the first request.
+
+        Most used first: `first` (e.g. the scale a page offers first), then plain before self-ensemble,
+        clean before the others. Before each program it waits until no request is being served (see
+        `serving`), so a visitor never waits for a program their request does not use."""
+        order = sorted(self.weights, key=lambda k: (k[1] not in first, k[0] != "clean", k[1]))
+        jobs = [(model, scale, kind, t) for t in ((False, True) if tta else (False,))
+                for model, scale in order for kind in kinds]
+        jobs.sort(key=lambda j: (j[3], j[1] not in first))
+        for model, scale, kind, t in jobs:
+            with self._quiet:
+                self._quiet.wait_for(lambda: self._requests == 0)
+            side = self.tile + 2 * self.margin(scale, model)
+            block = np.zeros((side, side, engines.CHANNELS[kind]), np.float32)
+            self._run_block(block, scale, t, kind, model)
+            self.release_memory()  # compiled and ready; its buffers come back with a request
+        self._warm.set()
 
     def passes(self, shape: tuple[int, int], tta: bool) -> int:
         """Network passes (tiles x transforms) for an LR image of this size, for progress bars."""
@@ -208,8 +237,9 @@ class Upscaler:
             self._quiet.wait_for(lambda: self._running == 0)
             with self._programs_lock:
                 programs = list(self._programs.values())
-            for program in programs:
-                program.release_memory()
+            for program, _ in programs:
+                if program is not None:
+                    program.release_memory()
 
     def _padded(self, planes: np.ndarray, scale: int, model: str) -> np.ndarray:
         """An (H, W, C) float image (luma in 0..1 first) mirrored by the network's margin, as

@@ -108,3 +108,30 @@ def most_detailed(luma: np.ndarray, window: tuple[int, int]) -> tuple[float, flo
 def enlarge(pixels: np.ndarray, factor: int) -> np.ndarray:
     """Pixel repetition: each pixel as a factor x factor block (nearest neighbour, exact)."""
     return pixels if factor == 1 else pixels.repeat(factor, 0).repeat(factor, 1)
+
+
+def mark(overview, box: Box):
+    """The overview with the region `box` (in overview pixels) easy to see at any photo size.
+
+    On a large photo the region is a few overview pixels wide: so the rest of the photo is dimmed,
+    the box gets an outline whose width follows the overview's size, and guide lines run from it
+    to the four edges. Returns a new PIL image.
+    """
+    from PIL import Image, ImageDraw
+
+    w, h = overview.size
+    line = max(2, round(max(w, h) / 250))
+    dimmed = Image.eval(overview.convert("RGB"), lambda v: v * 11 // 20)
+    marked = dimmed.copy()
+    marked.paste(overview.convert("RGB").crop((box.x, box.y, box.x + box.w, box.y + box.h)), (box.x, box.y))
+    draw = ImageDraw.Draw(marked)
+    cx, cy = box.x + box.w // 2, box.y + box.h // 2
+    guide = (255, 210, 0)
+    gap = line * 2
+    for start, end in (((0, cy), (box.x - gap, cy)), ((box.x + box.w + gap, cy), (w, cy)),
+                       ((cx, 0), (cx, box.y - gap)), ((cx, box.y + box.h + gap), (cx, h))):
+        if start[0] <= end[0] and start[1] <= end[1]:
+            draw.line([start, end], fill=guide, width=max(1, line // 2))
+    outer = [box.x - line, box.y - line, box.x + box.w + line - 1, box.y + box.h + line - 1]
+    draw.rectangle(outer, outline=guide, width=line)
+    return marked

@@ -6,9 +6,7 @@ Two ways to load one file:
   (a zip holding config.json and model.weights.h5) with h5py. The engines build their programs
   from these, so the CPU path (OpenVINO) never imports TensorFlow.
 
-Variants: "clean" (trained on the standard bicubic degradation, fsrcnn_x{s}.keras), "photo"
-(trained on real-photo degradations, fsrcnn_photo_x{s}.keras; optional) and "light" (the light
-photo model, for JPEGs saved at high quality, fsrcnn_photo_light_x{s}.keras; optional).
+The variants (clean, photo, light), their files and what is installed: models.py.
 """
 from __future__ import annotations
 
@@ -23,25 +21,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import models
 from .model import deconv_taps, receptive_radius, subpixel_kernel
+from .models import SCALES, weights_path  # noqa: F401  (the registry's, here for old callers)
 
 if TYPE_CHECKING:
     import keras
 
-SCALES = (2, 3, 4)
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-VARIANTS = {"clean": "fsrcnn_x{scale}.keras", "photo": "fsrcnn_photo_x{scale}.keras",
-            "light": "fsrcnn_photo_light_x{scale}.keras"}
-
 
 class WeightsError(RuntimeError):
     """A weight file is missing or unusable; the message names the file and how to get it back."""
-
-
-def weights_path(scale: int, weights_dir: str | Path | None = None, variant: str = "clean") -> Path:
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown model {variant!r}: use {' or '.join(VARIANTS)}")
-    return Path(weights_dir or WEIGHTS_DIR) / VARIANTS[variant].format(scale=scale)
 
 
 def recorded_sha256(path: Path) -> str | None:
@@ -57,7 +46,7 @@ def recorded_sha256(path: Path) -> str | None:
 
 
 def _restore_hint(path: Path) -> str:
-    shipped = path.resolve().parent == Path(WEIGHTS_DIR).resolve()
+    shipped = path.resolve().parent == Path(models.WEIGHTS_DIR).resolve()
     restore = f"restore it with `git checkout -- weights/{path.name}`" if shipped else "copy it back"
     return restore + " or train it again (weights/README.md gives the command)"
 

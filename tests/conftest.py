@@ -72,3 +72,11 @@ def live_app(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("live-app")
     with running_app(weights, workdir) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def demo(stand_in_upscaler, tmp_path_factory):
+    """The app's logic over the stand-in weights (clean only), writing into a folder of its own."""
+    from fsrcnn import demo as logic
+
+    return logic.Demo(stand_in_upscaler, output_dir=tmp_path_factory.mktemp("demo-out"))

@@ -60,3 +60,26 @@ def make_two_model_weights(folder: Path, scales=(2, 3, 4), light: bool = False) 
             model.get_layer("deconv").set_weights([noise, bias])
             model.save(folder / f"fsrcnn_{variant}x{scale}.keras")
     return folder
+
+
+def write(tmp_path, arr_or_image, name="photo.png", **save_kw) -> str:
+    im = arr_or_image if isinstance(arr_or_image, Image.Image) else Image.fromarray(arr_or_image)
+    path = tmp_path / name
+    im.save(path, **save_kw)
+    return str(path)
+
+
+def pixels(path_or_image) -> np.ndarray:
+    if isinstance(path_or_image, Image.Image):
+        return np.asarray(path_or_image)
+    with Image.open(path_or_image) as im:
+        assert im.format == "PNG"
+        return np.asarray(im)
+
+
+def assert_same_pixels(crop: np.ndarray, full: np.ndarray):
+    """Equal, up to a rounding tie: the engine's full-tile and edge-tile programs may round a value
+    that lies within float error of .5 differently (tests/test_upscaler.py allows the same)."""
+    assert crop.shape == full.shape
+    diff = np.abs(crop.astype(int) - full)
+    assert diff.max() == 0, f"{(diff > 0).sum()} values differ, by up to {diff.max()}"

@@ -29,9 +29,10 @@ def test_api_offers_the_two_modes(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(endpoints) == {"/upscale", "/compare"}
     params = [p["parameter_name"] for p in endpoints["/upscale"]["parameters"]]
-    assert params == ["image", "scale", "self_ensemble", "model"]
+    output = ["output_format", "quality", "width", "height"]  # after the old ones: positional clients keep working
+    assert params == ["image", "scale", "self_ensemble", "model", *output]
     params = [p["parameter_name"] for p in endpoints["/compare"]["parameters"]]
-    assert params == ["image", "scale", "self_ensemble", "model", "degradation"]
+    assert params == ["image", "scale", "self_ensemble", "model", "degradation", *output]
     assert len(endpoints["/upscale"]["returns"]) == 9  # as docs/app.md lists them
 
 

@@ -20,7 +20,7 @@ def inputs(tmp_path):
 
 
 def test_upscale_writes_a_png_per_input_and_handles_folders(inputs, tmp_path, stand_in_weights, monkeypatch):
-    monkeypatch.setattr("fsrcnn.weights.WEIGHTS_DIR", stand_in_weights)
+    monkeypatch.setattr("fsrcnn.models.WEIGHTS_DIR", stand_in_weights)
     single = tmp_path / "single.png"
     Image.fromarray(synthetic_photo(9, 3)).save(single)
     out = tmp_path / "out" / "nested"
@@ -32,7 +32,7 @@ def test_upscale_writes_a_png_per_input_and_handles_folders(inputs, tmp_path, st
 
 
 def test_upscale_reports_a_bad_file_goes_on_and_exits_non_zero(inputs, tmp_path, stand_in_weights, monkeypatch, capsys):
-    monkeypatch.setattr("fsrcnn.weights.WEIGHTS_DIR", stand_in_weights)
+    monkeypatch.setattr("fsrcnn.models.WEIGHTS_DIR", stand_in_weights)
     (inputs / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
     out = tmp_path / "out"
     code = main(["upscale", str(inputs), "--scale", "2", "--output", str(out)])
@@ -44,7 +44,7 @@ def test_upscale_reports_a_bad_file_goes_on_and_exits_non_zero(inputs, tmp_path,
 def test_upscale_engines_write_the_same_pixels(inputs, tmp_path, stand_in_weights, monkeypatch, capsys):
     import numpy as np
 
-    monkeypatch.setattr("fsrcnn.weights.WEIGHTS_DIR", stand_in_weights)
+    monkeypatch.setattr("fsrcnn.models.WEIGHTS_DIR", stand_in_weights)
     images = {}
     for engine in ("openvino", "xla"):
         assert main(["upscale", str(inputs / "a.jpg"), "--scale", "2", "--output", str(tmp_path / engine),

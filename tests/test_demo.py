@@ -1,49 +1,18 @@
-"""In-process tests of the app's logic (fsrcnn.demo) and of app.py's event functions, no server."""
+"""The app's actions (fsrcnn.demo): the detail view, the full result, compare mode, the model choice."""
 import io
-import os
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from app_helpers import EXAMPLES
+from fsrcnn import checks, view
 from fsrcnn import demo as logic
-from fsrcnn import view
-from fsrcnn.images import ImageError
+from fsrcnn import report as reports
 from fsrcnn.imresize import degrade, modcrop
 from fsrcnn.metrics import psnr_ssim_y
 from fsrcnn.upscaler import bicubic_array
-from helpers import synthetic_photo
-
-
-@pytest.fixture(scope="module")
-def demo(stand_in_upscaler, tmp_path_factory):
-    return logic.Demo(stand_in_upscaler, output_dir=tmp_path_factory.mktemp("demo-out"))
-
-
-def write(tmp_path, arr_or_image, name="photo.png", **save_kw) -> str:
-    im = arr_or_image if isinstance(arr_or_image, Image.Image) else Image.fromarray(arr_or_image)
-    path = tmp_path / name
-    im.save(path, **save_kw)
-    return str(path)
-
-
-def pixels(path_or_image) -> np.ndarray:
-    if isinstance(path_or_image, Image.Image):
-        return np.asarray(path_or_image)
-    with Image.open(path_or_image) as im:
-        assert im.format == "PNG"
-        return np.asarray(im)
-
-
-def assert_same_pixels(crop: np.ndarray, full: np.ndarray):
-    """Equal, up to a rounding tie: the engine's full-tile and edge-tile programs may round a value
-    that lies within float error of .5 differently (tests/test_upscaler.py allows the same)."""
-    assert crop.shape == full.shape
-    diff = np.abs(crop.astype(int) - full)
-    assert diff.max() == 0, f"{(diff > 0).sum()} values differ, by up to {diff.max()}"
-
+from helpers import assert_same_pixels, pixels, synthetic_photo, write
 
 # --- the detail view ------------------------------------------------------------------------------
 
@@ -113,19 +82,6 @@ def test_zoom_two_shows_half_the_region_with_each_pixel_doubled(demo, tmp_path):
     np.testing.assert_array_equal(pixels(two.crops[logic.BICUBIC]), full.repeat(2, 0).repeat(2, 1))
 
 
-def test_an_evicted_job_is_read_again_from_its_file(stand_in_upscaler, tmp_path):
-    demo = logic.Demo(stand_in_upscaler, output_dir=tmp_path / "out")
-    args = dict(mode=logic.UPSCALE, source=write(tmp_path, synthetic_photo(64)), scale=2, centre=(10, 10))
-    first = demo.start(**args)
-    for _ in range(logic.KEEP_JOBS):
-        demo.start(**args)
-    again = demo.job(first.token, args)
-    assert again is not first and again.centre == (10, 10)
-    np.testing.assert_array_equal(again.lr, first.lr)
-    with pytest.raises(logic.InputError, match="expired"):
-        demo.job(first.token)
-
-
 # --- the full result ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -149,16 +105,6 @@ def test_a_photo_far_over_the_old_megapixel_limit_is_accepted(demo, tmp_path):
     assert demo.detail(job).crops[logic.FSRCNN].size == (view.DETAIL, view.DETAIL)
 
 
-def test_report_says_sizes_device_model_and_times(demo, tmp_path):
-    job, _, outcome = demo.run(logic.UPSCALE, write(tmp_path, synthetic_photo(20)), 2, tta=True)
-    partial = logic.report(job, device=demo.upscaler.device_name)
-    assert "20×20 → 40×40" in partial and demo.upscaler.device_name in partial and "being computed" in partial
-    final = logic.report(job, outcome, demo.upscaler.device_name)
-    assert "Full result: FSRCNN + self-ensemble in" in final and "PNG written in" in final
-    assert "Model: clean model" in final
-    assert logic.caption(job, logic.ORIGINAL) == "Original, enlarged by nearest neighbour"
-
-
 def test_progress_goes_from_zero_to_one_through_every_pass(demo, tmp_path):
     calls = []
     job = demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(70)[:40]), 2, tta=True)
@@ -167,14 +113,6 @@ def test_progress_goes_from_zero_to_one_through_every_pass(demo, tmp_path):
     # The conftest upscaler has 32-pixel tiles: a 70x40 image is 6 tiles, so 48 passes with the ensemble.
     assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1
     assert len(calls) >= 6 + 2 and any("Writing the PNG" in d for _, d in calls)
-
-
-def test_notes_of_the_reader_reach_the_report(demo, tmp_path):
-    frames = [Image.fromarray(synthetic_photo(16, seed=s)) for s in range(3)]
-    path = tmp_path / "anim.gif"
-    frames[0].save(path, save_all=True, append_images=frames[1:])
-    job = demo.start(logic.UPSCALE, str(path), 2)
-    assert "only the first frame" in logic.report(job)
 
 
 def test_accepts_file_objects(demo):
@@ -200,10 +138,10 @@ def test_compare_scores_each_method_on_the_whole_image(demo, stand_in_upscaler, 
     for key, want in expected.items():
         assert outcome.scores[key] == pytest.approx(psnr_ssim_y(hr, want, border=scale))
         assert_same_pixels(pixels(detail.crops[key]), want[detail.crop.out.slices()])
-        assert f"{outcome.scores[key][0]:.2f} dB" in logic.caption(job, key, outcome)
+        assert f"{outcome.scores[key][0]:.2f} dB" in reports.caption(job, key, outcome)
     np.testing.assert_array_equal(pixels(detail.crops[logic.ORIGINAL]), hr[detail.crop.out.slices()])
     np.testing.assert_array_equal(pixels(outcome.path), expected[logic.ENSEMBLE])
-    report = logic.report(job, outcome)
+    report = reports.report(job, outcome)
     assert "| Method | PSNR (dB) | SSIM | Time |" in report and "PSNR and SSIM of the whole image" in report
     assert ("cropped from" in report) == ((h, w) != hr_full.shape[:2])
 
@@ -213,12 +151,7 @@ def test_compare_measures_colour_and_drops_alpha(demo, tmp_path, mode):
     im = Image.fromarray(synthetic_photo(32)).convert(mode)
     job, _, outcome = demo.run(logic.COMPARE, write(tmp_path, im), 2)
     assert Image.open(outcome.path).mode == ("L" if mode in ("L", "LA") else "RGB")
-    assert ("transparency is ignored" in logic.report(job)) == (mode != "L")
-
-
-def test_compare_refuses_images_too_small_to_measure(demo, tmp_path):
-    with pytest.raises(logic.InputError, match="too small to measure at x4"):
-        demo.start(logic.COMPARE, write(tmp_path, synthetic_photo(18)), 4)
+    assert ("transparency is ignored" in reports.report(job)) == (mode != "L")
 
 
 @pytest.mark.parametrize("spec", ["jpeg50", "noise5"])
@@ -228,7 +161,7 @@ def test_compare_can_degrade_the_shrunk_photo(demo, tmp_path, spec):
     hr = synthetic_photo(64)
     job = demo.start(logic.COMPARE, write(tmp_path, hr), 2, degradation=spec)
     np.testing.assert_array_equal(job.lr, apply_spec(degrade(hr, 2), spec, seed=0))
-    assert logic.DEGRADATIONS[spec] in logic.report(job)
+    assert checks.DEGRADATIONS[spec] in reports.report(job)
 
 
 def test_trained_fsrcnn_beats_bicubic_on_the_examples(shipped_upscaler, tmp_path):
@@ -253,7 +186,7 @@ def test_with_only_the_clean_weights_every_choice_is_clean(demo, tmp_path):
     with pytest.raises(logic.InputError, match="photo model is not installed"):
         demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(16)), 2, model="photo")
     with pytest.raises(logic.InputError, match="model must be one of auto, clean, photo"):
-        demo.check_model("sharpest")
+        demo.checks.model("sharpest")
 
 
 def test_with_the_photo_weights_the_photo_model_gets_a_crop_and_can_be_chosen(stand_in_weights, tmp_path):
@@ -327,64 +260,6 @@ def test_a_lossless_photo_is_looked_at_once_for_both_choices(tmp_path, monkeypat
 
 # --- bad requests ---------------------------------------------------------------------------------
 
-def test_missing_image_is_explained(demo):
-    for nothing in (None, "", "  "):
-        with pytest.raises(logic.InputError, match="upload a photo or pick one of the examples"):
-            demo.start(logic.UPSCALE, nothing, 2)
-
-
-@pytest.mark.parametrize("content,message", [
-    (b"just some text, not pixels", "not an image file"),
-    (None, "damaged or truncated"),  # a real PNG cut in half
-])
-def test_broken_files_are_explained_by_name(demo, tmp_path, content, message):
-    if content is None:
-        buf = io.BytesIO()
-        Image.fromarray(synthetic_photo(64)).save(buf, format="PNG")
-        content = buf.getvalue()[: len(buf.getvalue()) // 2]
-    (tmp_path / "holiday.png").write_bytes(content)
-    for mode in (logic.UPSCALE, logic.COMPARE):
-        with pytest.raises(ImageError, match=message) as err:
-            demo.start(mode, str(tmp_path / "holiday.png"), 2)
-        assert str(err.value).startswith("holiday.png: ")  # the visitor's name for it, not a temp path
-
-
-def test_pixel_limit(stand_in_upscaler, tmp_path):
-    demo = logic.Demo(stand_in_upscaler, max_pixels=50 * 50, output_dir=tmp_path / "out")
-    with pytest.raises(ImageError, match="over the limit of"):
-        demo.start(logic.UPSCALE, write(tmp_path, np.zeros((51, 50, 3), np.uint8)), 2)
-    assert demo.start(logic.UPSCALE, write(tmp_path, np.zeros((50, 50, 3), np.uint8)), 2).out_size == (100, 100)
-    assert logic.DEFAULT_MAX_PIXELS >= 50_000_000  # what a camera makes, not one megapixel
-
-
-@pytest.mark.parametrize("scale,value", [(2, 2), ("3", 3), ("x4", 4), (2.0, 2)])
-def test_scale_from_forms_and_clients(demo, tmp_path, scale, value):
-    assert demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(8)), scale).scale == value
-
-
-@pytest.mark.parametrize("scale", [5, 1, 2.5, "x", None, float("nan")])
-def test_bad_scale_is_explained(demo, tmp_path, scale):
-    with pytest.raises(logic.InputError, match="scale must be one of x2, x3, x4"):
-        demo.start(logic.UPSCALE, write(tmp_path, synthetic_photo(8)), scale)
-
-
-def test_bad_degradation_and_mode_are_explained(demo, tmp_path):
-    with pytest.raises(logic.InputError, match="degradation must be one of none, jpeg90"):
-        demo.check_degradation("blur9")
-    assert demo.check_degradation("none") == demo.check_degradation(None) == ""
-    with pytest.raises(logic.InputError, match="unknown mode"):
-        demo.start("sharpen", None, 2)
-
-
-def test_old_request_folders_are_removed(stand_in_upscaler, tmp_path):
-    demo = logic.Demo(stand_in_upscaler, output_dir=tmp_path / "out", keep_seconds=60)
-    first = demo.run(logic.UPSCALE, write(tmp_path, synthetic_photo(8)), 2)[2].path.parent
-    an_hour_ago = time.time() - 3600
-    os.utime(first, (an_hour_ago, an_hour_ago))
-    second = demo.run(logic.UPSCALE, write(tmp_path, synthetic_photo(8)), 2)[2].path.parent
-    assert not first.exists() and second.exists()
-
-
 def test_examples_are_small_redistributable_photos():
     paths = logic.example_paths()
     assert len(paths) >= 2
@@ -393,97 +268,3 @@ def test_examples_are_small_redistributable_photos():
         with Image.open(path) as im:
             assert max(im.size) <= 512 and im.mode == "RGB"
         assert path.name in attribution
-
-
-# --- app.py's event functions, called directly ------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def app_module():
-    import app
-
-    return app
-
-
-def no_progress(*args, **kwargs):
-    pass
-
-
-def record(path):
-    return {"path": str(path), "orig_name": os.path.basename(path)}
-
-
-@pytest.mark.parametrize("mode", ["upscale", "compare"])
-def test_app_handler_yields_the_detail_first_and_the_download_last(app_module, demo, tmp_path, mode):
-    src = write(tmp_path, synthetic_photo(133))
-    steps = list(app_module.handler(demo, mode)(record(src), 3, True, progress=no_progress))
-    assert len(steps) == 2
-    (overview, *crops, slider, download, report, state), last = steps
-    assert download is None and "being computed" in report  # the detail comes before the full result
-    assert Image.open(overview).format == "JPEG" and crops[3] is None  # no photo model here
-    side = view.DETAIL if mode == "upscale" else 132  # compare: the whole 132-pixel original fits in a crop
-    assert all(Image.open(c).size == (side, side) for c in crops if c is not None)
-    assert slider == (crops[1], crops[4])  # bicubic and the best, the same region
-    *shown, download, report, state = last
-    assert shown == [overview, *crops, slider]  # the same files, not encoded again
-    size = (399, 399) if mode == "upscale" else (132, 132)
-    assert Image.open(download).size == size and download.endswith("_x3_ensemble.png")
-    assert ("PSNR" in report) == (mode == "compare")
-    captions = app_module.show_captions(state)
-    assert captions[-1].label == f"Download {os.path.basename(download)}"
-
-
-def test_app_handler_turns_errors_into_messages(app_module, demo, tmp_path):
-    import gradio as gr
-
-    (tmp_path / "notes.txt").write_text("hello")
-    for image, scale, message in [(None, 2, "upload a photo"),
-                                  (str(tmp_path / "notes.txt"), 2, "notes.txt: not an image"),
-                                  (write(tmp_path, synthetic_photo(8)), 7, "scale must be one of")]:
-        with pytest.raises(gr.Error, match=message):
-            list(app_module.handler(demo, "upscale")(image, scale, False, progress=no_progress))
-
-
-def test_app_click_and_zoom_move_every_crop(app_module, demo, tmp_path):
-    import gradio as gr
-
-    src = write(tmp_path, synthetic_photo(300))
-    *_, state = list(app_module.handler(demo, "upscale")(record(src), 2, True, progress=no_progress))[-1]
-    click = gr.SelectData(None, {"index": [40, 250], "value": None})
-    overview, *crops, slider, moved = app_module.mover(demo)(state, 1, click)
-    job = demo.job(state["token"])
-    crop = view.crop_at(view.to_photo((40, 250), job.overview.size, job.lr_size), job.lr_size, 2, demo.margin(2))
-    full = bicubic_array(synthetic_photo(300), 2)[crop.out.slices()]
-    np.testing.assert_array_equal(pixels(crops[1]), full)
-    assert moved["args"]["centre"] == job.centre and slider == (crops[1], crops[4])
-    *_, zoomed = app_module.zoomer(demo)(moved, 2)
-    assert zoomed["zoom"] == 2 and zoomed["args"]["centre"] == job.centre
-    assert app_module.mover(demo)(None, 1, click)[0] is not None  # nothing to move yet: a skip, no error
-
-
-def test_app_reset_clears_every_result_and_names_a_bad_file_at_once(app_module, demo, tmp_path):
-    reset = app_module.resetter(demo)
-    good = write(tmp_path, synthetic_photo(40), name="good.png")
-    (tmp_path / "bad.png").write_bytes(b"not an image at all")
-    for image, message in [(record(good), "good.png*: 40×40 pixels (0.0 megapixels) → 80×80 at x2"),
-                           (record(tmp_path / "bad.png"), "bad.png: not an image file"),
-                           (None, "Pick a photo")]:
-        overview, *crops, slider, download, report, state = reset(image, "upscale", 2)
-        assert message in report
-        assert overview is None and state is None and all(c.value is None for c in crops)
-        assert slider.value is None and download.value is None and download.interactive is False
-
-
-def test_app_ui_exposes_the_two_modes_as_api_endpoints(app_module, demo):
-    ui = app_module.build_ui(demo)
-    public = {fn.api_name for fn in ui.fns.values() if fn.api_visibility == "public"}
-    assert public == {"upscale", "compare"}
-
-
-def test_app_defaults_to_loopback_and_no_share(app_module):
-    args = app_module.parse_args([])
-    assert (args.host, args.port, args.share) == ("127.0.0.1", 7860, False)
-
-
-def test_app_without_weights_says_how_to_get_them(app_module, tmp_path, capsys):
-    assert app_module.main(["--weights-dir", str(tmp_path)]) == 2
-    assert "fsrcnn_x2.keras is missing" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import pytest
 from fsrcnn.imresize import degrade, modcrop
 from fsrcnn.metrics import psnr_ssim_y
 from fsrcnn.upscaler import Upscaler, bicubic_array
-from fsrcnn.weights import Weights, WeightsError, load_model, read_weights, weights_path
+from fsrcnn.weights import Weights, WeightsError, load_model, read_weights
 from helpers import ROOT, WEIGHTS, synthetic_photo
 
 
@@ -54,13 +54,6 @@ def test_reading_weights_does_not_import_tensorflow():
     assert out.stdout.split() == ["3", "False", "False"], out.stderr
 
 
-def test_variant_paths():
-    assert weights_path(2).name == "fsrcnn_x2.keras"
-    assert weights_path(4, variant="photo").name == "fsrcnn_photo_x4.keras"
-    with pytest.raises(ValueError, match="model"):
-        weights_path(2, variant="anime")
-
-
 def test_missing_or_corrupt_weights_name_the_file(tmp_path):
     with pytest.raises(WeightsError, match="fsrcnn_x2.keras is missing"):
         Upscaler([2], tmp_path)
@@ -72,7 +65,7 @@ def test_missing_or_corrupt_weights_name_the_file(tmp_path):
 
 
 def test_shipped_weights_missing_says_how_to_restore_them(tmp_path, monkeypatch):
-    monkeypatch.setattr("fsrcnn.weights.WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr("fsrcnn.models.WEIGHTS_DIR", tmp_path)
     with pytest.raises(WeightsError, match=r"restore it with `git checkout -- weights/fsrcnn_x4.keras`"):
         Upscaler([4])
 
