@@ -81,18 +81,25 @@ def _upscale(args) -> int:
     from pathlib import Path
 
     from .files import find_inputs, upscale_files
-    from .upscaler import Upscaler
+    from .output import Options
+    from .upscaler import SCALES, Upscaler
 
+    options = Options(args.format, args.quality, args.png_compression, args.width, args.height)
+    if args.scale is None and not options.resizes:
+        raise ValueError("give --scale, or --width and/or --height to reach")
     inputs, errors = find_inputs(args.inputs)
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
-    upscaler = Upscaler([args.scale], weights_dir=args.weights_dir, device=args.device, tile=args.tile,
+    scales = [args.scale] if args.scale else SCALES  # a size to reach: any scale may be the one
+    upscaler = Upscaler(scales, weights_dir=args.weights_dir, device=args.device, tile=args.tile,
                         engine=args.engine)
     upscaler.bank.check_request(args.model, args.scale)
     done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression,
-                         model=args.model)
+                         model=args.model, options=options)
     failures = len(errors) + done.failures
-    print(f"{len(done.written)} image(s) written to {Path(args.output)} (x{args.scale} on {upscaler.device_name})"
+    how = f"x{args.scale}" if args.scale else f"to {args.width or 'auto'}×{args.height or 'auto'}"
+    print(f"{len(done.written)} image(s) written to {Path(args.output)} ({how}, {options.name} on "
+          f"{upscaler.device_name})"
           + (f", {failures} failed" if failures else ""))
     return 1 if failures else 0
 
@@ -137,14 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     u = sub.add_parser(
         "upscale",
-        help="upscale image files or folders of them to lossless PNG",
-        description="Upscale each INPUT (an image file, or a folder of them) and write DIR/<input stem>.png. "
+        help="upscale image files or folders of them (PNG, WebP or JPEG; by a scale or to a size)",
+        description="Upscale each INPUT (an image file, or a folder of them) and write DIR/<input stem>.png "
+        "(.webp, .jpg with --format). With --width and/or --height each file gets the smallest scale that reaches "
+        "that size, then a downscale to it (Pillow's LANCZOS, antialiased, with reducing_gap). ICC profiles and "
+        "transparency are kept where the format holds them (JPEG has no transparency: such files are refused). "
         "Luma goes through FSRCNN, colour and transparency through bicubic. Unreadable files are reported "
         "and skipped; the exit status is then non-zero.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     u.add_argument("inputs", nargs="+", metavar="INPUT", help="image file or folder of images")
-    u.add_argument("--scale", type=int, choices=(2, 3, 4), required=True, help="upscaling factor")
+    u.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor (needed unless --width or --height)")
     u.add_argument("--output", required=True, metavar="DIR", help="output folder (created if missing)")
     u.add_argument("--tta", action="store_true",
                    help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
@@ -152,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weights: clean (for clean images), photo (for JPEGs and noisy photos: the light photo "
                    "weights for JPEGs of high quality), or auto: per file, from its JPEG quality or the block edges "
                    "and noise it shows")
+    u.add_argument("--format", choices=("png", "webp", "jpeg"), default="png",
+                   help="png (lossless), webp (lossless unless --quality) or jpeg")
+    u.add_argument("--quality", type=int, metavar="{1..100}",
+                   help="jpeg: quality (default 90); webp: lossy at this quality; not for png")
+    u.add_argument("--width", type=int, help="width of the results in pixels (alone: the height keeps the aspect)")
+    u.add_argument("--height", type=int, help="height of the results in pixels (alone: the width keeps the aspect)")
     u.add_argument("--tile", type=int, help="tile side in input pixels (bounds memory; result is the same); "
                    f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['xla']} with XLA")
     u.add_argument("--png-compression", type=int, choices=range(10), default=DEFAULT_PNG_COMPRESSION, metavar="{0..9}",

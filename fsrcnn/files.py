@@ -1,4 +1,4 @@
-"""The file-to-file job of `python -m fsrcnn upscale`: image files in, lossless PNGs out.
+"""The file-to-file job of `python -m fsrcnn upscale`: image files in, PNG (or WebP, JPEG: output.py) out.
 
 The job is a small pipeline of three stages, each on its own thread: a reader opens and decodes
 the next image while the network upscales the current one and a writer encodes the previous
@@ -11,7 +11,6 @@ Nothing is lost: a result never replaces an input, nor another input's result of
 and is written through a temporary file renamed into place, so an interrupted run leaves no
 half-written PNG behind.
 """
-import os
 import queue
 import sys
 import threading
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import png
+from . import output
 from .images import IMAGE_SUFFIXES, ImageError, Loaded, open_image
 from .quality import AUTO, CLEAN, choose
 from .upscaler import upscale_image
@@ -40,6 +39,7 @@ class Job:
     loaded: Loaded | None = None
     result: object = None  # the upscaled PIL image
     model: str = CLEAN  # the weights it gets
+    scale: int = 0  # the FSRCNN scale it gets (the one asked for, or the one that reaches the size asked for)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -73,12 +73,7 @@ def pick_model(upscaler, source, loaded: Loaded, requested: str = AUTO) -> tuple
 
 def write_png(image, target: Path, compression: int = DEFAULT_PNG_COMPRESSION) -> None:
     """Lossless PNG (ICC profile kept) through a temporary file, renamed into place once complete."""
-    partial = target.with_name(f".{target.name}.part")
-    try:
-        png.write_png(image, partial, level=compression)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+    output.write(image, target, output.Options(png_compression=compression))
 
 
 def _put(q: queue.Queue, item, consumer_alive) -> None:
@@ -100,9 +95,14 @@ def _get(q: queue.Queue, producer: threading.Thread):
                 return _DONE
 
 
-def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: bool = False,
-                  png_compression: int = DEFAULT_PNG_COMPRESSION, out=None, err=None, model: str = AUTO) -> Summary:
-    """Upscale every input to out_dir/<stem>.png; report each problem, skip that file and go on.
+def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int | None, tta: bool = False,
+                  png_compression: int = DEFAULT_PNG_COMPRESSION, out=None, err=None, model: str = AUTO,
+                  options: output.Options | None = None) -> Summary:
+    """Upscale every input to out_dir/<stem>.<format>; report each problem, skip that file and go on.
+
+    `options`: the format, quality and size of the results (output.py; default: PNG at
+    `png_compression`); with a width or height, each file gets the smallest of the upscaler's
+    scales that reaches it (`scale` may then be None) and a downscale to it.
 
     `model`: "clean", "photo" (the photo weights that suit the file), or "auto" to choose per file
     from its evidence (quality.choose); each file's note says which weights ran and why.
@@ -112,11 +112,13 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: 
     out, err = out or sys.stdout, err or sys.stderr
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [Job(path, out_dir / f"{path.stem}.png") for path in inputs]
+    options = options or output.Options(png_compression=png_compression)
+    jobs = [Job(path, out_dir / f"{path.stem}{options.suffix}") for path in inputs]
     read, upscaled = queue.Queue(maxsize=1), queue.Queue(maxsize=1)
     stop = threading.Event()  # the run was cut short (Ctrl-C, a bug): every stage ends soon after
     summary, crashed = Summary([], 0), []
-    bar = tqdm(total=len(jobs), desc=f"x{scale} on {upscaler.device_name}", unit="image", disable=len(jobs) < 2,
+    how = f"x{scale}" if scale else options.name
+    bar = tqdm(total=len(jobs), desc=f"{how} on {upscaler.device_name}", unit="image", disable=len(jobs) < 2,
                file=err)
 
     def reader():
@@ -134,8 +136,14 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: 
                         job.notes = list(job.loaded.notes)
                         job.model, reason = pick_model(upscaler, job.path, job.loaded, model)
                         job.notes.append(reason)
+                        size = job.loaded.image.size
+                        job.scale = options.scale_for(size, upscaler.scales, scale)
+                        options.check_mode(job.loaded.image.mode, options.size_for((size[0] * job.scale,
+                                                                                     size[1] * job.scale)))
                     except ImageError as e:
                         job.error = str(e)
+                    except ValueError as e:  # what the format or size asked for cannot hold or reach
+                        job.error = f"{job.path}: {e}"
                     except MemoryError:
                         job.error = f"{job.path}: not enough memory to read it"
                 _put(read, job, lambda: not stop.is_set())
@@ -155,7 +163,7 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: 
                                  f"rename one of them or upscale them to different folders")
                 elif job.error is None:
                     try:
-                        write_png(job.result, job.target, png_compression)
+                        output.write(job.result, job.target, options)
                         written_from[job.target] = job.path
                         summary.written.append(job.target)
                     except MemoryError:
@@ -179,13 +187,13 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int, tta: 
         while (job := _get(read, reading)) is not _DONE and not stop.is_set():
             if job.error is None:
                 try:
-                    job.result = upscale_image(upscaler, job.loaded, scale, tta, model=job.model)
+                    job.result = upscale_image(upscaler, job.loaded, job.scale, tta, model=job.model)
                 except ImageError as e:
                     job.error = str(e)
                 except ValueError as e:
                     job.error = f"{job.path}: {e}"
                 except MemoryError:
-                    job.error = f"{job.path}: not enough memory to upscale it x{scale}"
+                    job.error = f"{job.path}: not enough memory to upscale it x{job.scale}"
             job.loaded = None  # the input is not needed any more
             _put(upscaled, job, writing.is_alive)
     except BaseException:  # Ctrl-C or a bug here: stop the other stages before leaving

@@ -48,7 +48,8 @@ def test_results_themselves_are_served(live_app, tmp_path):
 def test_a_request_naming_a_file_that_was_not_uploaded_is_refused(live_app, path):
     """API clients send file records; one pointing at a server file must not be read by the app."""
     record = {"path": path, "meta": {"_type": "gradio.FileData"}}
-    answer = httpx.post(f"{live_app}gradio_api/call/upscale", json={"data": [record, 2, False, "auto", "png", None, None, None]}, timeout=30)
+    data = [record, 2, False, "auto", "png", None, None, None]
+    answer = httpx.post(f"{live_app}gradio_api/call/upscale", json={"data": data}, timeout=30)
     assert answer.status_code in (400, 403, 422), answer.text
     assert "not uploaded by a user" in answer.text
 

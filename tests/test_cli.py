@@ -153,3 +153,74 @@ def test_upscale_takes_the_light_photo_model_for_a_jpeg_of_high_quality(tmp_path
     expected = Upscaler((2,), weights_dir=weights).upscale_array(
         np.asarray(open_image(tmp_path / "camera.jpg").image), 2, model="light")
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / "camera.png")), expected)
+
+
+# --- output formats and sizes (fsrcnn/output.py) --------------------------------------------------------
+
+def _upscale(tmp_path, name, *options, inputs=None, code=0):
+    out = tmp_path / name
+    assert main(["upscale", *map(str, inputs), "--output", str(out), *options]) == code
+    return out
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_upscale_lossless_webp_has_the_pixels_of_the_png(tmp_path, stand_in_weights, monkeypatch, mode):
+    import numpy as np
+
+    monkeypatch.setattr("fsrcnn.models.WEIGHTS_DIR", stand_in_weights)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(synthetic_photo(24, 5)).convert(mode).save(photo)
+    png = _upscale(tmp_path, "png", "--scale", "2", inputs=[photo]) / "photo.png"
+    webp = _upscale(tmp_path, "webp", "--scale", "2", "--format", "webp", inputs=[photo]) / "photo.webp"
+    with Image.open(png) as a, Image.open(webp) as b:
+        assert b.format == "WEBP" and b.size == a.size == (48, 48) and a.mode == mode
+        np.testing.assert_array_equal(np.asarray(b.convert(mode)), np.asarray(a))
+
+
+def test_upscale_lossy_webp_and_jpeg_of_a_quality(inputs, tmp_path, stand_in_weights, monkeypatch):
+    import numpy as np
+
+    from fsrcnn.quality import jpeg_quality
+
+    monkeypatch.setattr("fsrcnn.models.WEIGHTS_DIR", stand_in_weights)
+    a = [inputs / "a.jpg"]
+    png = np.asarray(Image.open(_upscale(tmp_path, "png", "--scale", "2", inputs=a) / "a.png"), float)
+    for fmt, quality, suffix in (("jpeg", None, ".jpg"), ("jpeg", 60, ".jpg"), ("webp", 70, ".webp")):
+        extra = ["--quality", str(quality)] if quality else []
+        out = _upscale(tmp_path, f"{fmt}{quality}", "--scale", "2", "--format", fmt, *extra, inputs=a)
+        with Image.open(out / f"a{suffix}") as im:
+            assert im.format == fmt.upper() and im.size == (40, 40)
+            if fmt == "jpeg":
+                assert abs(jpeg_quality(im) - (quality or 90)) <= 2
+            assert np.abs(np.asarray(im.convert("RGB"), float) - png).mean() < 12  # lossy, but the same picture
+
+
+def test_upscale_to_a_width_or_height_takes_the_scale_that_reaches_it_then_downscales(
+        inputs, tmp_path, stand_in_weights, monkeypatch):
+    import numpy as np
+
+    from fsrcnn.output import resize
+
+    monkeypatch.setattr("fsrcnn.models.WEIGHTS_DIR", stand_in_weights)
+    a = [inputs / "a.jpg"]  # 20 x 20
+    x3 = Image.open(_upscale(tmp_path, "x3", "--scale", "3", inputs=a) / "a.png")
+    sized = Image.open(_upscale(tmp_path, "w50", "--width", "50", inputs=a) / "a.png")  # x2 is 40: x3, then 50
+    assert sized.size == (50, 50)
+    np.testing.assert_array_equal(np.asarray(sized), np.asarray(resize(x3, (50, 50))))
+    assert Image.open(_upscale(tmp_path, "h40", "--height", "40", inputs=a) / "a.png").size == (40, 40)  # x2 exactly
+    both = _upscale(tmp_path, "both", "--width", "70", "--height", "30", "--format", "jpeg", inputs=a)
+    assert Image.open(both / "a.jpg").size == (70, 30)
+
+
+def test_upscale_refuses_what_a_format_or_size_cannot_do(tmp_path, stand_in_weights, monkeypatch, capsys):
+    monkeypatch.setattr("fsrcnn.models.WEIGHTS_DIR", stand_in_weights)
+    clear = tmp_path / "clear.png"
+    Image.fromarray(synthetic_photo(16)).convert("RGBA").save(clear)
+    out = _upscale(tmp_path, "jpeg", "--scale", "2", "--format", "jpeg", inputs=[clear], code=1)
+    assert "JPEG has no transparency" in capsys.readouterr().err and not any(out.iterdir())
+    _upscale(tmp_path, "big", "--width", "100", inputs=[clear], code=1)  # more than x4 of 16
+    assert "more than x4" in capsys.readouterr().err
+    _upscale(tmp_path, "q", "--scale", "2", "--quality", "80", inputs=[clear], code=2)
+    assert "PNG is lossless" in capsys.readouterr().err
+    _upscale(tmp_path, "none", inputs=[clear], code=2)
+    assert "give --scale" in capsys.readouterr().err
