@@ -233,6 +233,90 @@ def test_compare_mode_shows_scores_of_the_whole_image(page):
     assert image_pixels(page, "#crop-bicubic").shape[:2] == (170, 256)
 
 
+def detail_in_window(page) -> dict:
+    """The detail view's box (overview, slider, download) and the window: the box must lie inside it."""
+    page.wait_for_timeout(300)  # the scroll runs on the next animation frame
+    box = page.locator("#detail").bounding_box()
+    size = page.viewport_size
+    assert box is not None
+    inside = box["y"] >= -1 and box["y"] + box["height"] <= size["height"] + 1 and box["x"] >= -1 and \
+        box["x"] + box["width"] <= size["width"] + 1
+    assert inside, f"the detail view {box} is not inside the {size['width']}x{size['height']} window"
+    return box
+
+
+@pytest.mark.parametrize("window", [(1400, 1000), (390, 844)])
+def test_the_detail_view_is_in_the_window_after_each_action(page, phone_photo, window):
+    page.set_viewport_size({"width": window[0], "height": window[1]})
+    upload(page, phone_photo)
+    wait_report(page, "IMG_1234.jpg")
+    page.click("#upscale")
+    page.wait_for_function("document.querySelector('#overview img')?.complete")
+    detail_in_window(page)
+    wait_report(page, "Full result:")
+    detail_in_window(page)
+    box = page.locator("#overview img").bounding_box()
+    before = crop_src(page, "fsrcnn")
+    page.locator("#overview img").click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.6})
+    page.wait_for_function(f"document.querySelector('#crop-fsrcnn img')?.src !== {before!r}")
+    detail_in_window(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.click("#mode label:has-text('Compare')")
+    page.wait_for_selector("#compare", state="visible")
+    upload(page, CAT)
+    wait_report(page, "cat.png")
+    page.click("#compare")
+    wait_report(page, "PSNR (dB)")
+    detail_in_window(page)
+
+
+def test_the_first_page_shows_an_example_result(page):
+    page.wait_for_function("document.querySelector('#crop-fsrcnn img')?.complete")
+    assert "Example: " in page.inner_text("#crop-fsrcnn")
+    assert page.locator("#overview img").count() == 1
+
+
+def test_many_photos_give_one_zip_and_a_bad_file_is_reported(page, tmp_path):
+    import zipfile
+
+    bundle = tmp_path / "holiday.zip"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.write(CAT, "cat.png")
+        z.write(EXAMPLES / "coffee.png", "trip/coffee.png")
+        z.writestr("broken.jpg", b"not a photo at all" * 10)
+    page.click("button[role=tab]:has-text('Many photos')")
+    page.set_input_files("#files input[type=file]", str(bundle))
+    page.click("#upscale-many")
+    page.wait_for_function("document.querySelector('#many-report')?.innerText.includes('result(s)')")
+    text = page.inner_text("#many-report")
+    assert "2 result(s)" in text and "broken.jpg: not an image file" in text
+    with page.expect_download() as info:
+        page.click("#many-download")
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    with zipfile.ZipFile(saved) as z:
+        assert sorted(z.namelist()) == ["cat_x2_fsrcnn.png", "coffee_x2_fsrcnn.png"]
+        with Image.open(io.BytesIO(z.read("cat_x2_fsrcnn.png"))) as im:
+            assert im.size == (512, 340)
+
+
+def test_a_request_during_the_warm_up_is_served_and_says_so(request, browser, tmp_path):
+    """A fresh app: a request sent as soon as the page answers is served while the networks compile."""
+    weights, _ = app_weights(request)
+    context, _ = browser
+    with running_app(weights, tmp_path) as url:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector("#upscale")
+        upload(page, CAT)
+        wait_report(page, "cat.png")
+        page.click("#upscale")
+        wait_report(page, "Full result:")
+        log = (tmp_path / "app.log").read_text()
+        assert "still compiling its networks" in page.inner_text("#report"), log
+        page.close()
+
+
 def test_nothing_leaves_the_machine(browser, server):
     """Run last in this file: every request any page made went to the app on the loopback address."""
     _, requests = browser
