@@ -43,7 +43,7 @@ MAX_UPLOAD = "50mb"  # refused by the server itself (HTTP 413) before any of our
 QUEUE_SIZE = 32  # requests waiting beyond this are told "queue is full" at once (HTTP 503), not kept
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 FAILED = "Nothing to show: the last request failed (its message is at the top right)."
-WARMING = ("⏳ The app is still compiling its networks for this computer: a first request may take a little "
+WARMING = ("**Warming up.** The app is still compiling its networks for this computer: a first request may take a little "
            "longer (it is served at once, and compiles only what it needs).")
 CROPS = METHODS  # original, bicubic, fsrcnn, photo, ensemble
 DETAIL_HEIGHT = 300  # of the overview and the slider: both fit a 1000-pixel window, and a phone's stacked
@@ -54,6 +54,7 @@ MONO = ["ui-monospace", "DejaVu Sans Mono", "Liberation Mono", "Menlo", "Consola
 CSS = f"""
 .crop img {{ width: {view.DETAIL}px !important; height: auto !important; max-width: none !important;
              object-fit: none !important; image-rendering: pixelated; }}
+.crop-title {{ min-height: 3em; }}
 .crop-title p {{ margin: 0 !important; font-weight: 600; }}
 #slider img {{ image-rendering: pixelated; }}
 #overview img {{ cursor: crosshair; }}
