@@ -43,8 +43,8 @@ MAX_UPLOAD = "50mb"  # refused by the server itself (HTTP 413) before any of our
 QUEUE_SIZE = 32  # requests waiting beyond this are told "queue is full" at once (HTTP 503), not kept
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 FAILED = "Nothing to show: the last request failed (its message is at the top right)."
-WARMING = ("**Warming up.** The app is still compiling its networks for this computer: a first request may take a little "
-           "longer (it is served at once, and compiles only what it needs).")
+WARMING = ("**Warming up.** The app is still compiling its networks for this computer: a first request may take "
+           "a little longer (it is served at once, and compiles only what it needs).")
 CROPS = METHODS  # original, bicubic, fsrcnn, photo, ensemble
 DETAIL_HEIGHT = 300  # of the overview and the slider: both fit a 1000-pixel window, and a phone's stacked
 # System fonts only: nothing is downloaded, and every weight of a label comes from one family.

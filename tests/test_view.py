@@ -69,3 +69,17 @@ def test_enlarge_repeats_pixels():
     a = np.array([[1, 2], [3, 4]], np.uint8)
     np.testing.assert_array_equal(view.enlarge(a, 2), [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
     assert view.enlarge(a, 1) is a
+
+
+def test_the_marker_shows_a_tiny_region_on_a_large_overview():
+    from PIL import Image
+
+    overview = Image.new("RGB", (1000, 750), (200, 200, 200))
+    box = view.Box(600, 300, 6, 6)  # a 256-pixel crop of a 40-megapixel result
+    marked = np.asarray(view.mark(overview, box), int)
+    inside = marked[box.y : box.y + box.h, box.x : box.x + box.w]
+    assert (inside == 200).all()  # the region itself untouched
+    assert marked[50, 50].max() < 130  # the rest dimmed
+    ring = marked[box.y - 4 : box.y + box.h + 4, box.x - 4 : box.x + box.w + 4]
+    assert (np.abs(ring - (255, 210, 0)).sum(-1) == 0).sum() >= 4 * 4 * (box.w + 4)  # an outline of several pixels
+    assert (np.abs(marked[box.y + 3, :100] - (255, 210, 0)).sum(-1) == 0).all()  # a guide line to the left edge
