@@ -209,7 +209,7 @@ def handler(page: Page, demo: logic.Demo, mode: str):
         args = dict(mode=mode, source=_path(image), scale=scale, tta=bool(self_ensemble), model=model,
                     degradation=degradation)
         options = _errors_for_visitors(lambda: output_options(fmt, quality, width, height))
-        warming = not demo.upscaler.warm
+        warming = demo.upscaler.warming
         with demo.upscaler.serving():  # the warm-up compiles nothing while a request is served
             progress(0, desc="Reading the photo")
             job = _errors_for_visitors(lambda: demo.start(**args))
@@ -268,7 +268,7 @@ def validator(demo: logic.Demo, mode: str):
     """
 
     def validate(image, scale, self_ensemble, model="auto", *rest):
-        degradation, *rest = rest if mode == COMPARE else ("", *rest)
+        degradation, *rest = (rest or ("",)) if mode == COMPARE else ("", *rest)
         fmt, quality, width, height = (list(rest) + [None] * 4)[:4]
         ok = gr.validate(True, "")
         names = ["image", "scale", "ensemble", "model"] + (["degradation"] if mode == COMPARE else []) + [

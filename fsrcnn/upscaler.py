@@ -119,7 +119,7 @@ class Upscaler:
         self.bank = Bank(self.weights)
         self._programs, self._programs_lock = {}, threading.Lock()  # tiles ask from several threads
         self._running, self._quiet = 0, threading.Condition()  # blocks in flight; release_memory waits for 0
-        self._requests, self._warm = 0, threading.Event()  # requests being served (see serving)
+        self._requests, self._warm, self._warming = 0, threading.Event(), threading.Event()  # see serving, warm_up
 
     @property
     def device_name(self) -> str:
@@ -181,12 +181,18 @@ class Upscaler:
         """Whether warm_up has compiled everything."""
         return self._warm.is_set()
 
+    @property
+    def warming(self) -> bool:
+        """Whether warm_up is under way (started, not finished)."""
+        return self._warming.is_set() and not self._warm.is_set()
+
     def warm_up(self, tta: bool = True, kinds=("rgb",), first=()) -> None:
         """Compile the programs for a full tile at every scale and model now, instead of on the first request.
 
         Most used first: `first` (e.g. the scale a page offers first), then plain before self-ensemble,
         clean before the others. Before each program it waits until no request is being served (see
         `serving`), so a visitor never waits for a program their request does not use."""
+        self._warming.set()
         order = sorted(self.weights, key=lambda k: (k[1] not in first, k[0] != "clean", k[1]))
         jobs = [(model, scale, kind, t) for t in ((False, True) if tta else (False,))
                 for model, scale in order for kind in kinds]

@@ -264,7 +264,15 @@ def demo(stand_in_upscaler, tmp_path_factory):
     return logic.Demo(stand_in_upscaler, max_pixels=APP_LIMIT, output_dir=tmp_path_factory.mktemp("demo-out"))
 
 
-def app_says(app_module, demo, path, scale=2, mode=logic.UPSCALE):
+@pytest.fixture(scope="module")
+def page(app_module, demo):
+    import gradio as gr
+
+    with gr.Blocks():
+        return app_module.layout(demo)
+
+
+def app_says(app_module, demo, path, scale=2, mode=logic.UPSCALE, page=None):
     """What a visitor gets: ('refused at once', message) from the check before the queue,
     ('error', message) from the request itself, or ('result', report, the full result's PNG)."""
     import gradio as gr
@@ -275,10 +283,10 @@ def app_says(app_module, demo, path, scale=2, mode=logic.UPSCALE):
     if failed:
         return "refused at once", failed[0]
     try:
-        *_, last = app_module.handler(demo, mode)(record, scale, False, progress=lambda *a, **k: None)
+        *_, last = app_module.handler(page, demo, mode)(record, scale, False, progress=lambda *a, **k: None)
     except gr.Error as e:
         return "error", e.message
-    *_, download, report, state = last
+    download, report = last[page.download], last[page.report]
     return "result", report, download
 
 
@@ -317,9 +325,9 @@ def test_cli(case, tmp_path, shared_upscaler, decoded, capsys):
 
 
 @pytest.mark.parametrize("case", ROWS)
-def test_app(case, tmp_path, app_module, demo, decoded):
+def test_app(case, tmp_path, app_module, demo, page, decoded):
     path = write(case, tmp_path)
-    answer = app_says(app_module, demo, path, mode=case.mode)
+    answer = app_says(app_module, demo, path, mode=case.mode, page=page)
     if isinstance(case.app, Refused):
         assert answer[0] in ("refused at once", "error"), answer
         assert re.match(f"{re.escape(case.name)}: {case.app.message}", answer[1]), answer[1]
