@@ -592,23 +592,9 @@ def main(argv=None) -> int:
 
 def _warm_up(demo: logic.Demo, example: dict) -> None:
     started = time.perf_counter()
-    try:  # the first page's example: the first example photo at the first scale (cheap: crops only)
-        folder = example["folder"]
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = logic.example_paths()
-        if paths:
-            with demo.upscaler.serving():
-                job = demo.start(UPSCALE, paths[0], demo.scales[0])
-                detail = demo.detail(job)
-            values = {"overview": str(folder / "overview.jpg")}
-            detail.overview.save(values["overview"], quality=90)
-            for key, crop in detail.crops.items():
-                values[key] = str(folder / f"{key}.png")
-                crop.save(values[key], compress_level=1)
-            values["slider"] = (values[BICUBIC], values[job.best])
-            example["titles"] = {k: f"{paths[0].name} x{job.scale}, {job.title(k)}" for k in detail.crops}
-            example["values"] = values
-    except Exception as e:  # the example is a nicety: never a reason for the app not to serve
+    try:  # the first page's example: a nicety, never a reason for the app not to serve
+        example.update(demo.render_example(example["folder"]))
+    except Exception as e:
         print(f"warning: no example for the first page ({type(e).__name__}: {e})", file=sys.stderr, flush=True)
     demo.warm_up()
     # Requests served before this line may have compiled what they needed themselves.

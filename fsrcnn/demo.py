@@ -108,6 +108,26 @@ class Demo:
         """Compile the networks for the shapes most requests use, so visitors do not wait for it."""
         self.upscaler.warm_up(tta=True, first=self.scales[:1])  # the scale the page offers first
 
+    def render_example(self, folder: Path) -> dict:
+        """The first page's example: the detail view of the first bundled photo at the first scale, as
+        files in `folder` (cheap: crops only). {"values": {"overview" | method | "slider": file(s)},
+        "titles": {method: title}}; {} without examples."""
+        paths = example_paths()
+        if not paths:
+            return {}
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with self.upscaler.serving():
+            job = self.start(UPSCALE, paths[0], self.scales[0])
+            detail = self.detail(job)
+        values = {"overview": str(folder / "overview.jpg")}
+        detail.overview.save(values["overview"], quality=90)
+        for key, crop in detail.crops.items():
+            values[key] = str(folder / f"{key}.png")
+            crop.save(values[key], compress_level=1)
+        values["slider"] = (values[BICUBIC], values[job.best])
+        return {"values": values, "titles": {k: f"{paths[0].name} x{job.scale}, {job.title(k)}" for k in detail.crops}}
+
     # --- step 1: the photo and the detail view ---------------------------------------------------
 
     def start(self, mode: str, source, scale, tta: bool = False, model: str = AUTO, degradation: str = "",

@@ -268,3 +268,14 @@ def test_examples_are_small_redistributable_photos():
         with Image.open(path) as im:
             assert max(im.size) <= 512 and im.mode == "RGB"
         assert path.name in attribution
+
+
+def test_the_first_pages_example_is_a_detail_view_of_a_bundled_photo(demo, tmp_path):
+    example = demo.render_example(tmp_path / "example")
+    values, titles = example["values"], example["titles"]
+    first = logic.example_paths()[0]
+    assert set(titles) == {logic.ORIGINAL, logic.BICUBIC, logic.FSRCNN}
+    assert titles[logic.FSRCNN] == f"{first.name} x2, FSRCNN"
+    with Image.open(first) as im:
+        assert pixels(values[logic.FSRCNN]).shape[:2] == (min(256, 2 * im.height), 256)
+    assert values["slider"] == (values[logic.BICUBIC], values[logic.FSRCNN])
