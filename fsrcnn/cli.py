@@ -9,6 +9,7 @@ from .files import DEFAULT_PNG_COMPRESSION
 from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
+LOCAL_RAY = "local"  # --ray without an address
 
 
 
@@ -90,12 +91,24 @@ def _upscale(args) -> int:
                         engine=args.engine)
     if args.model == "photo" and not set(PHOTO_WEIGHTS) & set(upscaler.variants):
         raise ValueError("--model photo: the photo weights are not installed (see weights/README.md)")
-    done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression,
-                         model=args.model)
+    output = _output_options(args)  # the same for both runners: files.write_job takes them
+    if args.ray is None:
+        done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, model=args.model, **output)
+    else:
+        from .distributed import upscale_files_ray
+
+        done = upscale_files_ray(upscaler, inputs, args.output, args.scale, tta=args.tta, model=args.model,
+                                 address=None if args.ray == LOCAL_RAY else args.ray, **output)
     failures = len(errors) + done.failures
-    print(f"{len(done.written)} image(s) written to {Path(args.output)} (x{args.scale} on {upscaler.device_name})"
+    where = upscaler.device_name + (", Ray" if args.ray is not None else "")
+    print(f"{len(done.written)} image(s) written to {Path(args.output)} (x{args.scale} on {where})"
           + (f", {failures} failed" if failures else ""))
     return 1 if failures else 0
+
+
+def _output_options(args) -> dict:
+    """What the written files look like: files.write_job's options, from the command line."""
+    return {"png_compression": args.png_compression}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
     u.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
+    u.add_argument("--ray", nargs="?", const=LOCAL_RAY, metavar="ADDRESS",
+                   help="run on Ray Data (pip install \"fsrcnn[ray]\"): a pool of actors, one per CPU; alone, a "
+                   "local Ray on this machine; with ADDRESS (auto, or ray://HOST:10001) a running cluster, whose "
+                   "machines must all reach the inputs and DIR at the same paths (docs/batch.md)")
     u.set_defaults(func=_upscale)
     return parser
 
@@ -172,10 +189,11 @@ def main(argv=None) -> int:
     except (ValueError, OSError, RuntimeError) as e:
         # Our own errors (ImageError, WeightsError, bad options) carry a message meant for the user, and
         # so do the file system's (an --output that is a file, a folder we may not write to).
+        from .distributed import RayUnavailable
         from .images import ImageError
         from .weights import WeightsError
 
-        if isinstance(e, (ImageError, WeightsError, OSError)) or type(e) is ValueError:
+        if isinstance(e, (ImageError, WeightsError, OSError, RayUnavailable)) or type(e) is ValueError:
             print(f"error: {e}", file=sys.stderr)
             return 2
         raise
