@@ -178,8 +178,8 @@ def upscale_files_ray(upscaler, inputs: list[Path], out_dir: Path, scale: int, t
             # into place, so complete) is the result of the item's input when it has only one.
             written = len(members) == 1 and _stamp(target) not in (None, before[target])
             for i in members:
-                reason = lost or f"its Ray worker failed {retries + 1} times" + (f" ({quiet.errors[-1]})"
-                                                                                 if quiet.errors else "")
+                tries = f"{retries + 1} {'try' if retries == 0 else 'tries'}"
+                reason = lost or f"its Ray worker failed ({tries}" + (f": {quiet.errors[-1]})" if quiet.errors else ")")
                 report.done[i] = written, None if written else f"{jobs[i].path}: not written: {reason}", []
     report.flush(bar)
     bar.close()
