@@ -4,6 +4,7 @@ import logging
 import os
 import sys
 
+from .distributed import CPUS_PER_ACTOR  # no Ray: that is imported by --ray only
 from .engines import ENGINE_HELP
 from .files import DEFAULT_PNG_COMPRESSION
 from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
@@ -98,7 +99,8 @@ def _upscale(args) -> int:
         from .distributed import upscale_files_ray
 
         done = upscale_files_ray(upscaler, inputs, args.output, args.scale, tta=args.tta, model=args.model,
-                                 address=None if args.ray == LOCAL_RAY else args.ray, **output)
+                                 address=None if args.ray == LOCAL_RAY else args.ray,
+                                 cpus_per_actor=args.ray_actor_cpus, **output)
     failures = len(errors) + done.failures
     where = upscaler.device_name + (", Ray" if args.ray is not None else "")
     print(f"{len(done.written)} image(s) written to {Path(args.output)} (x{args.scale} on {where})"
@@ -174,9 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
     u.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
     u.add_argument("--ray", nargs="?", const=LOCAL_RAY, metavar="ADDRESS",
-                   help="run on Ray Data (pip install \"fsrcnn[ray]\"): a pool of actors, one per CPU; alone, a "
+                   help="run on Ray Data (pip install \"fsrcnn[ray]\"), on a pool of actors; alone, a "
                    "local Ray on this machine; with ADDRESS (auto, or ray://HOST:10001) a running cluster, whose "
-                   "machines must all reach the inputs and DIR at the same paths (docs/batch.md)")
+                   "machines must all reach the inputs and DIR at the same paths (docs/batch.md); put it after "
+                   "the inputs, or write --ray=ADDRESS")
+    u.add_argument("--ray-actor-cpus", type=float, default=CPUS_PER_ACTOR, metavar="N",
+                   help="with --ray: CPUs of each actor, which runs the network on that many threads (fewer, larger "
+                   "actors hold fewer copies of the engine in memory)")
     u.set_defaults(func=_upscale)
     return parser
 

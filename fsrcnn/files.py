@@ -5,7 +5,9 @@ the next image while the network upscales the current one and a writer encodes t
 result to PNG. Pillow's decoders, zlib and OpenVINO release the GIL, so the stages really run
 at once; bounded queues hold at most one image between two stages, so memory stays bounded
 whatever the number of files. Every message and every result goes through the writer in input
-order, so a run reads as if the files were done one after the other.
+order, so a run reads as if the files were done one after the other. Each stage's part of one
+file is a function (check_target, read_job, upscale_job, write_job), which `upscale --ray`
+(distributed.py) runs on Ray actors: the two runners differ in scheduling only.
 
 Nothing is lost: a result never replaces an input, nor another input's result of the same run,
 and is written through a temporary file renamed into place, so an interrupted run leaves no
