@@ -78,11 +78,15 @@ def connect(address: str | None = None):
 class _Worker:
     """One actor of the pool: an Upscaler built once, and the local command's steps for each input."""
 
-    def __init__(self, weights, scale, tta, model, device, engine, tile, write_options):
+    def __init__(self, weights, scale, tta, model, device, engine, tile, write_options, cwd):
         import ray
 
         from .upscaler import Upscaler
 
+        try:  # paths as the user gave them, relative ones too, mean the same files here (and read the same)
+            os.chdir(cwd)
+        except OSError:
+            pass  # not on this machine: relative paths will be reported as missing
         cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
         self.upscaler = Upscaler([scale], models=weights, device=device, engine=engine, tile=tile,
                                  threads=max(1, round(cpus)))
@@ -140,11 +144,14 @@ def upscale_files_ray(upscaler, inputs: list[Path], out_dir: Path, scale: int, t
     lost = None  # why some items never reported, if any did not
     if items:
         actors = max(1, min(len(items), int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor)))
+        # One item at a time per actor: its inputs are names, nothing to fetch ahead, and an idle actor
+        # takes the next item rather than one queued behind another's (and a dying actor loses one).
+        pool = ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1)
         rows = [{"inputs": json.dumps([[i, str(jobs[i].path)] for i in members]), "target": str(target)}
                 for target, members in items.items()]
         device = "gpu" if "GPU" in upscaler.device else "cpu"
         worker = {"weights": upscaler.weights, "scale": scale, "tta": tta, "model": model, "device": device,
-                  "engine": upscaler.engine, "tile": upscaler.tile, "write_options": write_options}
+                  "engine": upscaler.engine, "tile": upscaler.tile, "write_options": write_options, "cwd": os.getcwd()}
         context = ray.data.DataContext.get_current()
         saved = context.max_errored_blocks, context.enable_progress_bars, context.print_on_execution_start
         # An item given up after its retries costs only its own inputs; our bar replaces Ray's.
@@ -160,8 +167,8 @@ def upscale_files_ray(upscaler, inputs: list[Path], out_dir: Path, scale: int, t
                 # time would be retried for ever.
                 warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated")
                 done = (ray.data.from_items(rows, override_num_blocks=len(rows))
-                        .map_batches(_Worker, batch_size=1, fn_constructor_kwargs=worker, concurrency=actors,
-                                     num_cpus=cpus_per_actor, max_restarts=-1, max_task_retries=retries))
+                        .map_batches(_Worker, batch_size=1, fn_constructor_kwargs=worker, num_cpus=cpus_per_actor,
+                                     compute=pool, max_restarts=-1, max_task_retries=retries))
             for row in done.iter_rows():
                 report.done[int(row["index"])] = bool(row["written"]), row["error"] or None, json.loads(row["notes"])
                 report.flush(bar)

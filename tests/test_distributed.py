@@ -99,8 +99,11 @@ def workers() -> list[int]:
     return found
 
 
-def run_and_kill(upscaler, inputs, out, **kwargs):
-    """upscale_files_ray in a thread; once its first result is on disk, kill -9 one actor process."""
+def run_and_kill(upscaler, inputs, out, item_seconds, **kwargs):
+    """upscale_files_ray in a thread; kill -9 one actor process in the middle of its second item.
+
+    The actors run items of one size in step, so the first result on disk means that each has
+    just taken its next item: the kill comes half an item's time later."""
     from fsrcnn.distributed import upscale_files_ray
 
     result, err = {}, io.StringIO()
@@ -114,6 +117,7 @@ def run_and_kill(upscaler, inputs, out, **kwargs):
     killed = None
     while thread.is_alive() and killed is None:
         if out.is_dir() and any(p.suffix == ".png" for p in out.iterdir()) and workers():
+            time.sleep(item_seconds / 2)
             killed = workers()[0]
             os.kill(killed, signal.SIGKILL)
         time.sleep(0.01)
@@ -124,29 +128,32 @@ def run_and_kill(upscaler, inputs, out, **kwargs):
 
 @pytest.fixture(scope="module")
 def many_photos(tmp_path_factory, stand_in_weights):
-    """Enough work (8 photos with the self-ensemble) for a kill to land while the actors are busy."""
+    """Work for a kill to land in (8 photos with the self-ensemble), their local results, and about
+    how long one photo takes on one core (the local run has every core)."""
     folder = tmp_path_factory.mktemp("many")
     for i in range(8):
-        Image.fromarray(synthetic_photo(160, i)).save(folder / f"p{i}.png")
+        Image.fromarray(synthetic_photo(192, i)).save(folder / f"p{i}.png")
     inputs, _ = find_inputs([folder])
     upscaler = Upscaler([2], weights_dir=stand_in_weights, variants=("clean",))
     from fsrcnn.files import upscale_files
 
+    start = time.perf_counter()
     upscale_files(upscaler, inputs, folder / "local", 2, tta=True, out=io.StringIO(), err=io.StringIO(),
                   model="clean")
-    return upscaler, inputs, folder / "local"
+    item_seconds = (time.perf_counter() - start) / len(inputs) * (os.cpu_count() or 1)
+    return upscaler, inputs, folder / "local", item_seconds
 
 
 def test_a_killed_worker_loses_no_file(tmp_path, many_photos, ray_session):
-    upscaler, inputs, local = many_photos
-    summary, err = run_and_kill(upscaler, inputs, tmp_path / "out")
+    upscaler, inputs, local, item_seconds = many_photos
+    summary, err = run_and_kill(upscaler, inputs, tmp_path / "out", item_seconds)
     assert summary.failures == 0 and "error" not in err
     assert files_in(tmp_path / "out") == files_in(local)
 
 
 def test_without_retries_the_files_a_killed_worker_held_are_named(tmp_path, many_photos, ray_session):
-    upscaler, inputs, local = many_photos
-    summary, err = run_and_kill(upscaler, inputs, tmp_path / "out", retries=0)
+    upscaler, inputs, local, item_seconds = many_photos
+    summary, err = run_and_kill(upscaler, inputs, tmp_path / "out", item_seconds, retries=0)
     named = {line.split(": ")[1] for line in err.splitlines() if line.startswith("error: ")}
     missing = {str(p) for p in inputs if not (tmp_path / "out" / f"{p.stem}.png").exists()}
     assert summary.failures == len(named) == len(missing) >= 1 and named == missing
