@@ -34,7 +34,7 @@ from .files import Job, Summary, check_target, read_job, target_for, upscale_job
 from .quality import AUTO
 
 INSTALL = 'pip install "fsrcnn[ray]" (or the ray line of requirements-dev.txt)'
-CPUS_PER_ACTOR = 1  # one actor per CPU: benchmarks/ray_batch.py compares this with fewer, larger actors
+CPUS_PER_ACTOR = 1  # one actor per CPU fits any machine; benchmarks/ray_batch.py --actor-cpus 1 2 compares
 RETRIES = 3  # runs of one item again, after its actor died, before its inputs are reported as not written
 
 
@@ -143,6 +143,10 @@ def upscale_files_ray(upscaler, inputs: list[Path], out_dir: Path, scale: int, t
     report.flush(bar)  # the refused inputs before the first item
     lost = None  # why some items never reported, if any did not
     if items:
+        largest = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node["Alive"]), default=0)
+        if not 0 < cpus_per_actor <= largest:  # Ray would wait for ever for a machine that large
+            raise ValueError(f"--ray-actor-cpus {cpus_per_actor:g}: give each actor between 0 and {largest:g} CPUs "
+                             f"(the most that one machine of this Ray cluster has)")
         actors = max(1, min(len(items), int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor)))
         # One item at a time per actor: its inputs are names, nothing to fetch ahead, and an idle actor
         # takes the next item rather than one queued behind another's (and a dying actor loses one).

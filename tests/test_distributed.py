@@ -163,6 +163,13 @@ def test_without_retries_the_files_a_killed_worker_held_are_named(tmp_path, many
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(".part")]
 
 
+def test_actors_larger_than_any_machine_are_refused(tmp_path, stand_in_weights, ray_session, capsys):
+    Image.fromarray(synthetic_photo(16, 0)).save(tmp_path / "a.png")
+    code = main(["upscale", str(tmp_path / "a.png"), "--scale", "2", "--output", str(tmp_path / "out"),
+                 "--weights-dir", str(stand_in_weights), "--ray", "--ray-actor-cpus", "64"])
+    assert code == 2 and "error: --ray-actor-cpus 64: give each actor between 0 and" in capsys.readouterr().err
+    assert not list((tmp_path / "out").iterdir())
+
 def test_without_ray_the_option_says_how_to_install_it(tmp_path, monkeypatch, stand_in_weights, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as where it is not installed
     Image.fromarray(synthetic_photo(16, 0)).save(tmp_path / "a.png")
@@ -171,3 +178,4 @@ def test_without_ray_the_option_says_how_to_install_it(tmp_path, monkeypatch, st
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err == ['error: --ray needs Ray Data, which is not installed: pip install "fsrcnn[ray]" '
                                  "(or the ray line of requirements-dev.txt)"]
+
