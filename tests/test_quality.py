@@ -1,6 +1,5 @@
 import io
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -19,8 +18,7 @@ from fsrcnn.quality import (
     image_noise,
     jpeg_quality,
 )
-from helpers import synthetic_photo
-from test_jpeg_trace import PICTURES
+from helpers import PICTURES, synthetic_photo
 
 # A photo-like LR image: shading, edges and texture, shrunk with the standard degradation.
 LR = degrade(synthetic_photo(384, seed=5), 2)
