@@ -4,7 +4,7 @@ import logging
 import os
 import sys
 
-from .engines import ENGINE_HELP
+from .engines import ENGINE_HELP, ENGINES
 from .files import DEFAULT_PNG_COMPRESSION
 from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
 
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "auto, which chooses per file as upscale does; default: each installed file, and auto")
     e.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     e.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
-    e.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
+    e.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
     e.set_defaults(func=_evaluate)
 
     u = sub.add_parser(
@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="zlib level of the PNGs: higher is smaller and slower; every level is lossless")
     u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
-    u.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
+    u.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
     u.set_defaults(func=_upscale)
     return parser
 

@@ -1,0 +1,50 @@
+"""The tile program run by ONNX Runtime: one ONNX graph (onnx_graph.tile_program) with dynamic
+height and width, built from the numpy weights, so this path never imports TensorFlow.
+
+On the CPU it is ONNX Runtime's CPU provider; on a GPU ('/GPU:0') its CUDA provider, where the
+onnxruntime-gpu package is installed. benchmarks/speed.py compares it with the other engines.
+"""
+import numpy as np
+import onnxruntime as ort
+
+from ..onnx_graph import tile_program
+from ..weights import Weights
+
+CUDA = "CUDAExecutionProvider"
+
+
+def providers(device: str) -> list[str]:
+    """ONNX Runtime's providers for a TensorFlow-style device name ('/CPU:0', '/GPU:0')."""
+    if "GPU" not in device.upper():
+        return ["CPUExecutionProvider"]
+    if CUDA not in ort.get_available_providers():
+        raise ValueError("the ONNX Runtime engine on a GPU needs onnxruntime-gpu (its CUDA provider), which is not "
+                         "installed: pip install onnxruntime-gpu, or use --engine xla")
+    return [CUDA, "CPUExecutionProvider"]
+
+
+class Program:
+    """One tile program (see fsrcnn/engines/__init__.py): (1, h, w, c) float32 block in, numpy out.
+
+    `streams` (tiles in flight) needs nothing here: one session serves concurrent calls.
+    """
+
+    def __init__(self, weights: Weights, scale: int, tta: bool, kind: str, *, device: str = "/CPU:0",
+                 streams: int = 1):
+        if weights.scale != scale:
+            raise ValueError(f"weights for x{weights.scale}, program for x{scale}")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # no warnings about providers it did not pick
+        # No arena and no memory pattern: each run allocates what its tile needs and frees it after
+        # (the contract's release_memory), and tiles come in several shapes.
+        options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
+        self._session = ort.InferenceSession(tile_program(weights, tta, kind).SerializeToString(), options,
+                                             providers=providers(device))
+
+    def release_memory(self) -> None:
+        """Nothing to do: without the CPU arena each run frees its buffers when it ends."""
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        out = self._session.run(None, {"block": np.ascontiguousarray(block, np.float32)})[0][0]
+        return out[..., 0] if out.shape[-1] == 1 else out
