@@ -1,4 +1,4 @@
-"""Command line: `python -m fsrcnn {train,evaluate,upscale} --help`."""
+"""Command line: `python -m fsrcnn {train,evaluate,upscale,export} --help`."""
 import argparse
 import logging
 import os
@@ -98,6 +98,21 @@ def _upscale(args) -> int:
     return 1 if failures else 0
 
 
+def _export(args) -> int:
+    from .export import export, export_all
+
+    if args.all:
+        formats = [args.format] if args.format else None
+        written = export_all(args.all, args.weights_dir, formats)
+    else:
+        if not (args.scale and args.format and args.output):
+            raise ValueError("export needs --scale, --format and --output (or --all DIR)")
+        written = [export(args.scale, args.model, args.format, args.output, args.weights_dir)]
+    for path in written:
+        print(f"{path} (card: {path}.md)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fsrcnn", description="FSRCNN image super-resolution.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +176,24 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
     u.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
     u.set_defaults(func=_upscale)
+
+    from .export import FORMATS, MODELS
+
+    x = sub.add_parser(
+        "export",
+        help="write the weights as ONNX, OpenCV (dnn_superres) or LiteRT files, each with a card",
+        description="Write one weight file in a format other stacks read, made from the numpy weights, with a "
+        "card FILE.md beside it (input and output contract, colour conversion, scale, SHA-256 of the weights). "
+        "Formats: " + "; ".join(f"{name}: {f.summary}" for name, f in FORMATS.items()) + ". docs/export.md "
+        "shows how to run each. --all DIR writes every installed weight file in every format (or in --format).",
+    )
+    x.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor")
+    x.add_argument("--model", choices=MODELS, default="clean", help="weights (default: clean)")
+    x.add_argument("--format", choices=tuple(FORMATS), help="file format")
+    x.add_argument("--output", metavar="FILE", help="file to write (its card goes to FILE.md)")
+    x.add_argument("--all", metavar="DIR", help="write every weight file in every format to DIR instead")
+    x.add_argument("--weights-dir", help="folder with the .keras weights (default: the shipped weights/)")
+    x.set_defaults(func=_export)
     return parser
 
 
