@@ -83,7 +83,7 @@ def methods(scale: int, model: str, folder: Path, upscaler: Upscaler) -> dict:
     found["our .pb, OpenCV dnn_superres, float32 input"] = dnn_superres(ours, scale, np.float32)
     peer = PEERS / f"FSRCNN_x{scale}.pb"
     if peer.exists():
-        found["OpenCV's FSRCNN_x{s}.pb, dnn_superres".format(s=scale)] = dnn_superres(peer, scale)
+        found[f"OpenCV's FSRCNN_x{scale}.pb, dnn_superres"] = dnn_superres(peer, scale)
     return found
 
 
