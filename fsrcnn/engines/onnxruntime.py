@@ -9,6 +9,7 @@ import onnxruntime as ort
 
 from ..onnx_graph import tile_program
 from ..weights import Weights
+from . import plan
 
 CUDA = "CUDAExecutionProvider"
 
@@ -35,15 +36,19 @@ class Program:
             raise ValueError(f"weights for x{weights.scale}, program for x{scale}")
         options = ort.SessionOptions()
         options.log_severity_level = 3  # no warnings about providers it did not pick
-        # No arena and no memory pattern: each run allocates what its tile needs and frees it after
-        # (the contract's release_memory), and tiles come in several shapes.
-        options.enable_cpu_mem_arena = False
-        options.enable_mem_pattern = False
+        options.enable_mem_pattern = False  # it plans buffers for one input shape; tiles come in several
+        chosen = providers(device)
         self._session = ort.InferenceSession(tile_program(weights, tta, kind).SerializeToString(), options,
-                                             providers=providers(device))
+                                             providers=chosen)
+        # release_memory: one tiny block, after which the memory arena gives back what it does not hold.
+        self._small = np.zeros((1, 8, 8, plan(kind).channels), np.float32)
+        self._shrink = ort.RunOptions()
+        arenas = "cpu:0;gpu:0" if CUDA in chosen else "cpu:0"
+        self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", arenas)
 
     def release_memory(self) -> None:
-        """Nothing to do: without the CPU arena each run frees its buffers when it ends."""
+        """Shrink ONNX Runtime's memory arena (which keeps a tile's buffers for the next) to a tiny block's."""
+        self._session.run(None, {"block": self._small}, self._shrink)
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
         out = self._session.run(None, {"block": np.ascontiguousarray(block, np.float32)})[0][0]
