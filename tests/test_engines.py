@@ -9,9 +9,29 @@ from fsrcnn.weights import Weights
 ENGINES = list(engines.ENGINES)
 
 
+def device_for(engine: str) -> str | None:
+    """The GPU where the engine can use one that TensorFlow sees (benchmarks/gpu_check.sh runs these
+    tests there), else the CPU: OpenVINO runs on the CPU only, ONNX Runtime on a GPU with onnxruntime-gpu."""
+    if engine == "openvino":
+        return "cpu"
+    if engine == "onnxruntime":
+        import onnxruntime
+
+        return None if "CUDAExecutionProvider" in onnxruntime.get_available_providers() else "cpu"
+    return None
+
+
 @pytest.fixture(scope="module")
 def all_engines(stand_in_weights):
-    return [Upscaler(weights_dir=stand_in_weights, tile=24, engine=e) for e in ENGINES]
+    return [Upscaler(weights_dir=stand_in_weights, tile=24, engine=e, device=device_for(e)) for e in ENGINES]
+
+
+def test_engine_devices(all_engines):
+    """Each engine runs where device_for puts it (printed with -s: benchmarks/gpu_check.sh shows it)."""
+    for up in all_engines:
+        print(f"engine {up.engine}: {up.device_name}")
+        if device_for(up.engine) == "cpu":
+            assert up.device_name.startswith("CPU")
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
