@@ -211,10 +211,9 @@ def rgb_model(weights: Weights, doc: str = "") -> onnx.ModelProto:
     g, m, r = Graph(), weights.margin, weights.scale
     x = helper.make_tensor_value_info("rgb", TensorProto.UINT8, ["H", "W", 3])
     rgb = g.op("Cast", "rgb", to=TensorProto.FLOAT)
-    # rgb_to_ycbcr is affine: its matrix and offset read back from the function itself.
+    # rgb_to_ycbcr is affine: its offset and its matrix (row c: what channel c adds) read back from it.
     offset = rgb_to_ycbcr(np.zeros(3))
-    matrix = (rgb_to_ycbcr(np.eye(3)) - offset).T
-    ycc = g.op("Add", g.op("MatMul", rgb, g.const(matrix.T)), g.const(offset))
+    ycc = g.op("Add", g.op("MatMul", rgb, g.const(rgb_to_ycbcr(np.eye(3)) - offset)), g.const(offset))
     planes = g.op("Unsqueeze", g.op("Transpose", ycc, perm=[2, 0, 1]), g.const([0], np.int64))  # (1, 3, H, W)
     y = g.op("Mul", g.slice(planes, 0, 1, 1), g.const(1.0 / LUMA_RANGE))
     hr_y = crop(g, network(g, weights, symmetric_pad(g, y, m)), m * r)
