@@ -169,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "weights for JPEGs of high quality), or auto: per file, from its JPEG quality or the block edges "
                    "and noise it shows")
     u.add_argument("--tile", type=int, help="tile side in input pixels (bounds memory; result is the same); "
-                   f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['xla']} with XLA")
+                   f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['onnxruntime']} with ONNX "
+                   f"Runtime, {DEFAULT_TILE['xla']} with XLA")
     u.add_argument("--png-compression", type=int, choices=range(10), default=DEFAULT_PNG_COMPRESSION, metavar="{0..9}",
                    help="zlib level of the PNGs: higher is smaller and slower; every level is lossless")
     u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
