@@ -4,11 +4,13 @@ import logging
 import os
 import sys
 
+from .distributed import CPUS_PER_ACTOR  # no Ray: that is imported by --ray only
 from .engines import ENGINE_HELP, ENGINES
 from .files import DEFAULT_PNG_COMPRESSION
 from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
+LOCAL_RAY = "local"  # --ray without an address
 
 
 
@@ -90,10 +92,18 @@ def _upscale(args) -> int:
                         engine=args.engine)
     if args.model == "photo" and not set(PHOTO_WEIGHTS) & set(upscaler.variants):
         raise ValueError("--model photo: the photo weights are not installed (see weights/README.md)")
-    done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression,
-                         model=args.model)
+    output = _output_options(args)  # the same for both runners: files.write_job takes them
+    if args.ray is None:
+        done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, model=args.model, **output)
+    else:
+        from .distributed import upscale_files_ray
+
+        done = upscale_files_ray(upscaler, inputs, args.output, args.scale, tta=args.tta, model=args.model,
+                                 address=None if args.ray == LOCAL_RAY else args.ray,
+                                 cpus_per_actor=args.ray_actor_cpus, **output)
     failures = len(errors) + done.failures
-    print(f"{len(done.written)} image(s) written to {Path(args.output)} (x{args.scale} on {upscaler.device_name})"
+    where = upscaler.device_name + (", Ray" if args.ray is not None else "")
+    print(f"{len(done.written)} image(s) written to {Path(args.output)} (x{args.scale} on {where})"
           + (f", {failures} failed" if failures else ""))
     return 1 if failures else 0
 
@@ -111,6 +121,11 @@ def _export(args) -> int:
     for path in written:
         print(f"{path} (card: {path}.md)")
     return 0
+
+
+def _output_options(args) -> dict:
+    """What the written files look like: files.write_job's options, from the command line."""
+    return {"png_compression": args.png_compression}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
     u.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
+    u.add_argument("--ray", nargs="?", const=LOCAL_RAY, metavar="ADDRESS",
+                   help="run on Ray Data (pip install \"fsrcnn[ray]\"), on a pool of actors; alone, a "
+                   "local Ray on this machine; with ADDRESS (auto, or ray://HOST:10001) a running cluster, whose "
+                   "machines must all reach the inputs and DIR at the same paths (docs/batch.md); put it after "
+                   "the inputs, or write --ray=ADDRESS")
+    u.add_argument("--ray-actor-cpus", type=float, default=CPUS_PER_ACTOR, metavar="N",
+                   help="with --ray: CPUs of each actor, which runs the network on that many threads (fewer, larger "
+                   "actors hold fewer copies of the engine in memory)")
     u.set_defaults(func=_upscale)
 
     from .export import FORMATS, MODELS
@@ -206,10 +229,11 @@ def main(argv=None) -> int:
     except (ValueError, OSError, RuntimeError) as e:
         # Our own errors (ImageError, WeightsError, bad options) carry a message meant for the user, and
         # so do the file system's (an --output that is a file, a folder we may not write to).
+        from .distributed import RayUnavailable
         from .images import ImageError
         from .weights import WeightsError
 
-        if isinstance(e, (ImageError, WeightsError, OSError)) or type(e) is ValueError:
+        if isinstance(e, (ImageError, WeightsError, OSError, RayUnavailable)) or type(e) is ValueError:
             print(f"error: {e}", file=sys.stderr)
             return 2
         raise

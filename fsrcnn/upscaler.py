@@ -93,13 +93,14 @@ class Upscaler:
 
     variants: which weight files to load ("clean" is required; the others, "photo" and "light",
     are loaded when their files exist). models: {scale or (variant, scale): Keras model or
-    weights.Weights} instead of files.
+    weights.Weights} instead of files. threads: CPU threads the engine may use (default: every core).
     """
 
     def __init__(self, scales=SCALES, weights_dir=None, device: str | None = None, tile: int | None = None,
                  models=None, workers: int | None = None, engine: str | None = None,
-                 variants=tuple(VARIANTS)):
+                 variants=tuple(VARIANTS), threads: int | None = None):
         self.device = pick_device(device)
+        self.threads = threads  # CPU threads of the engine (default: every core), e.g. a Ray actor's share
         self.engine = pick_engine(self.device, engine)
         self.workers = max(1, int(DEFAULT_WORKERS[self.engine] if workers is None else workers))  # tiles in flight
         self.tile = int(DEFAULT_TILE[self.engine] if tile is None else tile)
@@ -154,7 +155,7 @@ class Upscaler:
             if key not in self._programs:
                 program = engines.load(self.engine)
                 self._programs[key] = program(self.weights[model, scale], scale, tta, kind, device=self.device,
-                                              streams=self.workers)
+                                              streams=self.workers, threads=self.threads)
         return self._programs[key]
 
     def _tiles(self, h: int, w: int):

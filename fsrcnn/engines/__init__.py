@@ -1,9 +1,10 @@
 """Tile programs: one file per engine, all behind one interface.
 
-An engine module defines `Program(weights, scale, tta, kind, *, device, streams)`:
+An engine module defines `Program(weights, scale, tta, kind, *, device, streams, threads=None)`:
 a callable that takes one margin-padded tile, a (1, h, w, c) float32 NHWC block, and returns
-the upscaled tile as numpy, with a `release_memory()` that frees its working buffers. Every
-engine computes the same thing, described once here:
+the upscaled tile as numpy, with a `release_memory()` that frees its working buffers; `threads`
+is how many CPU threads it may use (default: every core). Every engine computes the same thing,
+described once here:
 
   planes of the block   Y (0..1) first, then Cb, Cr (0..255) for colour, then alpha (0..255)
   luma                  FSRCNN on Y (weights.Weights), or the mean over the self-ensemble's

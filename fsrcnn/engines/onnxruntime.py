@@ -27,16 +27,19 @@ def providers(device: str) -> list[str]:
 class Program:
     """One tile program (see fsrcnn/engines/__init__.py): (1, h, w, c) float32 block in, numpy out.
 
-    `streams` (tiles in flight) needs nothing here: one session serves concurrent calls.
+    `streams` (tiles in flight) needs nothing here: one session serves concurrent calls; `threads`
+    bounds the session's intra-op threads (default: every core).
     """
 
     def __init__(self, weights: Weights, scale: int, tta: bool, kind: str, *, device: str = "/CPU:0",
-                 streams: int = 1):
+                 streams: int = 1, threads: int | None = None):
         if weights.scale != scale:
             raise ValueError(f"weights for x{weights.scale}, program for x{scale}")
         options = ort.SessionOptions()
         options.log_severity_level = 3  # no warnings about providers it did not pick
         options.enable_mem_pattern = False  # it plans buffers for one input shape; tiles come in several
+        if threads:  # the CPUs this process was given (a Ray actor's), not every core of the machine
+            options.intra_op_num_threads = int(threads)
         chosen = providers(device)
         self._session = ort.InferenceSession(tile_program(weights, tta, kind).SerializeToString(), options,
                                              providers=chosen)
