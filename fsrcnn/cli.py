@@ -1,11 +1,11 @@
-"""Command line: `python -m fsrcnn {train,evaluate,upscale} --help`."""
+"""Command line: `python -m fsrcnn {train,evaluate,upscale,export} --help`."""
 import argparse
 import logging
 import os
 import sys
 
 from .distributed import CPUS_PER_ACTOR  # no Ray: that is imported by --ray only
-from .engines import ENGINE_HELP
+from .engines import ENGINE_HELP, ENGINES
 from .files import DEFAULT_PNG_COMPRESSION
 from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
 
@@ -108,6 +108,21 @@ def _upscale(args) -> int:
     return 1 if failures else 0
 
 
+def _export(args) -> int:
+    from .export import export, export_all
+
+    if args.all:
+        formats = [args.format] if args.format else None
+        written = export_all(args.all, args.weights_dir, formats)
+    else:
+        if not (args.scale and args.format and args.output):
+            raise ValueError("export needs --scale, --format and --output (or --all DIR)")
+        written = [export(args.scale, args.model, args.format, args.output, args.weights_dir)]
+    for path in written:
+        print(f"{path} (card: {path}.md)")
+    return 0
+
+
 def _output_options(args) -> dict:
     """What the written files look like: files.write_job's options, from the command line."""
     return {"png_compression": args.png_compression}
@@ -148,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "auto, which chooses per file as upscale does; default: each installed file, and auto")
     e.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     e.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
-    e.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
+    e.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
     e.set_defaults(func=_evaluate)
 
     u = sub.add_parser(
@@ -169,12 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "weights for JPEGs of high quality), or auto: per file, from its JPEG quality or the block edges "
                    "and noise it shows")
     u.add_argument("--tile", type=int, help="tile side in input pixels (bounds memory; result is the same); "
-                   f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['xla']} with XLA")
+                   f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['onnxruntime']} with ONNX "
+                   f"Runtime, {DEFAULT_TILE['xla']} with XLA")
     u.add_argument("--png-compression", type=int, choices=range(10), default=DEFAULT_PNG_COMPRESSION, metavar="{0..9}",
                    help="zlib level of the PNGs: higher is smaller and slower; every level is lossless")
     u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
-    u.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
+    u.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
     u.add_argument("--ray", nargs="?", const=LOCAL_RAY, metavar="ADDRESS",
                    help="run on Ray Data (pip install \"fsrcnn[ray]\"), on a pool of actors; alone, a "
                    "local Ray on this machine; with ADDRESS (auto, or ray://HOST:10001) a running cluster, whose "
@@ -184,6 +200,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --ray: CPUs of each actor, which runs the network on that many threads (fewer, larger "
                    "actors hold fewer copies of the engine in memory)")
     u.set_defaults(func=_upscale)
+
+    from .export import FORMATS, MODELS
+
+    x = sub.add_parser(
+        "export",
+        help="write the weights as ONNX, OpenCV (dnn_superres) or LiteRT files, each with a card",
+        description="Write one weight file in a format other stacks read, made from the numpy weights, with a "
+        "card FILE.md beside it (input and output contract, colour conversion, scale, SHA-256 of the weights). "
+        "Formats: " + "; ".join(f"{name}: {f.summary}" for name, f in FORMATS.items()) + ". docs/export.md "
+        "shows how to run each. --all DIR writes every installed weight file in every format (or in --format).",
+    )
+    x.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor")
+    x.add_argument("--model", choices=MODELS, default="clean", help="weights (default: clean)")
+    x.add_argument("--format", choices=tuple(FORMATS), help="file format")
+    x.add_argument("--output", metavar="FILE", help="file to write (its card goes to FILE.md)")
+    x.add_argument("--all", metavar="DIR", help="write every weight file in every format to DIR instead")
+    x.add_argument("--weights-dir", help="folder with the .keras weights (default: the shipped weights/)")
+    x.set_defaults(func=_export)
     return parser
 
 

@@ -32,9 +32,10 @@ __all__ = ["DEFAULT_TILE", "SCALES", "Upscaler", "WeightsError", "bicubic_array"
 
 SHAPE_STEP = 32  # network input sizes are rounded up to a multiple of this (few compiled shapes)
 # Per engine: LR pixels per tile side and tiles in flight, the fastest found with benchmarks/speed.py
-# on 2 cores. OpenVINO: one large tile at a time, every core on it (its own threads); XLA: two tiles.
-DEFAULT_TILE = {"openvino": 512, "xla": 192}
-DEFAULT_WORKERS = {"openvino": 1, "xla": 2}
+# on 2 cores. OpenVINO and ONNX Runtime: one large tile at a time, every core on it (their own
+# threads); XLA: two tiles.
+DEFAULT_TILE = {"openvino": 512, "xla": 192, "onnxruntime": 512}
+DEFAULT_WORKERS = {"openvino": 1, "xla": 2, "onnxruntime": 1}
 
 Progress = Callable[[int, int], None]  # (passes done, passes in all)
 

@@ -14,8 +14,8 @@ described once here:
                         alpha by bicubic (imresize.upscale_kernel), then color.to_uint8 rounding
 
 fsrcnn/reference.py computes the same on whole images in plain numpy and Keras; the tests hold
-every engine to it. Adding an engine (ONNX Runtime, TensorRT) is one new module here and one
-line in ENGINES.
+every engine to it. Adding an engine (TensorRT, ...) is one new module here and one
+line in ENGINES (fsrcnn/engines/onnxruntime.py is one).
 """
 import importlib
 from dataclasses import dataclass
@@ -25,7 +25,8 @@ import numpy as np
 from ..color import display_map
 
 # name -> (display name, the package it needs); the module is fsrcnn/engines/<name>.py.
-ENGINES = {"openvino": ("OpenVINO", "openvino"), "xla": ("XLA", "tensorflow")}
+ENGINES = {"openvino": ("OpenVINO", "openvino"), "xla": ("XLA", "tensorflow"),
+           "onnxruntime": ("ONNX Runtime", "onnxruntime")}
 ENGINE_HELP = "what runs the network (same result); default: OpenVINO on the CPU when installed, else XLA"
 # Planes per block for each kind of output.
 CHANNELS = {"luma": 1, "gray": 1, "rgb": 3, "rgba": 4}
