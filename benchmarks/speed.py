@@ -1,11 +1,14 @@
-"""Speed of the shared inference module against PIL bicubic and OpenCV's dnn_superres FSRCNN.
+"""Speed of the shared inference module (each engine on the same tiles: OpenVINO, ONNX Runtime,
+XLA) against PIL bicubic, OpenCV's dnn_superres FSRCNN, and our exported files in other runtimes
+(our .pb in dnn_superres, our RGB ONNX in ONNX Runtime and in cv2.dnn, OpenCV 4 or 5).
 
 Everything is timed in this one run on the same inputs, and reported as ratios, so the numbers
 compare methods on whatever machine runs it. Usage:
 
     python benchmarks/speed.py [--sizes 256 512 1024] [--scales 2 3 4] [--repeat 5] [--memory]
 
-OpenCV's rows need `pip install opencv-contrib-python-headless` and ../shared/peers/opencv/.
+OpenCV's rows need `pip install -r benchmarks/requirements.txt` (OpenCV 4: the .pb rows) and
+../shared/peers/opencv/; with OpenCV 5 only the cv2.dnn row of our ONNX remains.
 --memory also measures the peak resident memory of upscaling one 4000x3000 photo at x2 (tiled),
 in a separate process so that nothing else is counted.
 """
@@ -49,13 +52,15 @@ def median_times(methods: dict, repeat: int) -> dict:
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def opencv_upsampler(scale: int):
+def opencv_upsampler(scale: int, model: Path | None = None):
+    """dnn_superres with OpenCV's own FSRCNN file, or with `model` (our exported .pb); None
+    without OpenCV 4 (OpenCV 5 reads no .pb files)."""
     try:
         import cv2
     except ImportError:
         return None
-    model = PEERS / f"FSRCNN_x{scale}.pb"
-    if not model.exists() or not hasattr(cv2, "dnn_superres"):
+    model = model or PEERS / f"FSRCNN_x{scale}.pb"
+    if not model.exists() or not hasattr(cv2, "dnn_superres") or int(cv2.__version__.split(".")[0]) >= 5:
         return None
     sr = cv2.dnn_superres.DnnSuperResImpl_create()
     sr.readModel(str(model))
@@ -63,39 +68,76 @@ def opencv_upsampler(scale: int):
     return lambda rgb: sr.upsample(np.ascontiguousarray(rgb[..., ::-1]))
 
 
-def methods_for(rgb: np.ndarray, scale: int, upscaler, xla, cv) -> dict:
-    """The methods timed on one photo at one scale (XLA and OpenCV when there)."""
+def exported_runners(scale: int, folder: Path, weights_dir=None) -> dict:
+    """Our exported files (fsrcnn export) run whole-image, untiled, by other runtimes."""
+    from fsrcnn.export import export
+
+    runners = {}
+    rgb_onnx = export(scale, "clean", "onnx-rgb", folder / f"x{scale}_rgb.onnx", weights_dir)
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(rgb_onnx), providers=["CPUExecutionProvider"])
+    runners["our RGB ONNX, ONNX Runtime (whole image)"] = lambda rgb: session.run(None, {"rgb": rgb})[0]
+    try:
+        import cv2
+    except ImportError:
+        return runners
+    net = cv2.dnn.readNetFromONNX(str(rgb_onnx))
+
+    def cv_dnn(rgb):
+        net.setInput(rgb)
+        return net.forward()
+
+    runners[f"our RGB ONNX, cv2.dnn {cv2.__version__} (whole image)"] = cv_dnn
+    ours = opencv_upsampler(scale, export(scale, "clean", "opencv", folder / f"x{scale}.pb", weights_dir))
+    if ours:
+        runners["our .pb, OpenCV dnn_superres"] = ours
+    return runners
+
+
+def methods_for(rgb: np.ndarray, scale: int, engines: dict, cv, exported: dict) -> dict:
+    """The methods timed on one photo at one scale: our engines on the same tiles (OpenVINO,
+    ONNX Runtime, XLA), OpenCV's FSRCNN and our exported files in other runtimes, when there."""
     pil, size = Image.fromarray(rgb), (rgb.shape[1] * scale, rgb.shape[0] * scale)
+    default, others = engines["default"], {k: v for k, v in engines.items() if k != "default"}
     methods = {
         "PIL bicubic": lambda: pil.resize(size, Image.BICUBIC),
-        "fsrcnn": lambda: upscaler.upscale_array(rgb, scale),
-        "fsrcnn + self-ensemble": lambda: upscaler.upscale_array(rgb, scale, tta=True),
+        "fsrcnn": lambda: default.upscale_array(rgb, scale),
+        "fsrcnn + self-ensemble": lambda: default.upscale_array(rgb, scale, tta=True),
     }
-    if xla:
-        methods["fsrcnn, XLA engine"] = lambda: xla.upscale_array(rgb, scale)
+    for name, up in others.items():
+        methods[f"fsrcnn, {name} engine"] = lambda up=up: up.upscale_array(rgb, scale)
     if cv:
         methods["OpenCV dnn_superres FSRCNN"] = lambda: cv(rgb)
+    for name, run in exported.items():
+        methods[name] = lambda run=run: run(rgb)
     return methods
 
 
 def speed(sizes, scales, repeat, weights_dir=None):
-    from fsrcnn.upscaler import Upscaler
+    import tempfile
+
+    from fsrcnn.upscaler import ENGINES, Upscaler
 
     upscaler = Upscaler(scales, weights_dir=weights_dir)
-    xla = Upscaler(scales, weights_dir=weights_dir, engine="xla") if upscaler.engine != "xla" else None
+    engines = {"default": upscaler} | {display: Upscaler(scales, weights_dir=weights_dir, engine=name)
+                                       for name, display in ENGINES.items() if name != upscaler.engine}
     print(f"device: {upscaler.device_name}; median of {repeat} interleaved runs; "
           "MP/s = output megapixels per second\n")
     print("| input | scale | method | time (s) | MP/s | vs OpenCV FSRCNN | vs single pass |")
     print("|---|---|---|---|---|---|---|")
-    for scale in scales:
-        cv = opencv_upsampler(scale)
-        for size in sizes:
-            times = median_times(methods_for(photo(size), scale, upscaler, xla, cv), repeat)
-            for name, t in times.items():
-                mp = (size * scale) ** 2 / 1e6 / t
-                vs_cv = f"{t / times['OpenCV dnn_superres FSRCNN']:.2f}x" if cv else "n/a"
-                vs_single = f"{t / times['fsrcnn']:.2f}x"
-                print(f"| {size}x{size} | x{scale} | {name} | {t:.3f} | {mp:.1f} | {vs_cv} | {vs_single} |", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for scale in scales:
+            cv = opencv_upsampler(scale)
+            exported = exported_runners(scale, Path(tmp), weights_dir)
+            for size in sizes:
+                times = median_times(methods_for(photo(size), scale, engines, cv, exported), repeat)
+                for name, t in times.items():
+                    mp = (size * scale) ** 2 / 1e6 / t
+                    vs_cv = f"{t / times['OpenCV dnn_superres FSRCNN']:.2f}x" if cv else "n/a"
+                    vs_single = f"{t / times['fsrcnn']:.2f}x"
+                    print(f"| {size}x{size} | x{scale} | {name} | {t:.3f} | {mp:.1f} | {vs_cv} | {vs_single} |",
+                          flush=True)
 
 
 def memory():

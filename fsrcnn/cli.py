@@ -1,14 +1,16 @@
-"""Command line: `python -m fsrcnn {train,evaluate,upscale} --help`."""
+"""Command line: `python -m fsrcnn {train,evaluate,upscale,export} --help`."""
 import argparse
 import logging
 import os
 import sys
 
-from .engines import ENGINE_HELP
+from .distributed import CPUS_PER_ACTOR  # no Ray: that is imported by --ray only
+from .engines import ENGINE_HELP, ENGINES
 from .files import DEFAULT_PNG_COMPRESSION
 from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
+LOCAL_RAY = "local"  # --ray without an address
 
 
 
@@ -81,10 +83,9 @@ def _upscale(args) -> int:
     from pathlib import Path
 
     from .files import find_inputs, upscale_files
-    from .output import Options
     from .upscaler import SCALES, Upscaler
 
-    options = Options(args.format, args.quality, args.png_compression, args.width, args.height)
+    options = _output_options(args)
     if args.scale is None and not options.resizes:
         raise ValueError("give --scale, or --width and/or --height to reach")
     inputs, errors = find_inputs(args.inputs)
@@ -94,14 +95,43 @@ def _upscale(args) -> int:
     upscaler = Upscaler(scales, weights_dir=args.weights_dir, device=args.device, tile=args.tile,
                         engine=args.engine)
     upscaler.bank.check_request(args.model, args.scale)
-    done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, png_compression=args.png_compression,
-                         model=args.model, options=options)
+    if args.ray is None:
+        done = upscale_files(upscaler, inputs, args.output, args.scale, tta=args.tta, model=args.model,
+                             options=options)
+    else:
+        from .distributed import upscale_files_ray
+
+        done = upscale_files_ray(upscaler, inputs, args.output, args.scale, tta=args.tta, model=args.model,
+                                 address=None if args.ray == LOCAL_RAY else args.ray,
+                                 cpus_per_actor=args.ray_actor_cpus, options=options)
     failures = len(errors) + done.failures
     how = f"x{args.scale}" if args.scale else f"to {args.width or 'auto'}×{args.height or 'auto'}"
-    print(f"{len(done.written)} image(s) written to {Path(args.output)} ({how}, {options.name} on "
-          f"{upscaler.device_name})"
+    where = upscaler.device_name + (", Ray" if args.ray is not None else "")
+    print(f"{len(done.written)} image(s) written to {Path(args.output)} ({how}, {options.name} on {where})"
           + (f", {failures} failed" if failures else ""))
     return 1 if failures else 0
+
+
+def _export(args) -> int:
+    from .export import export, export_all
+
+    if args.all:
+        formats = [args.format] if args.format else None
+        written = export_all(args.all, args.weights_dir, formats)
+    else:
+        if not (args.scale and args.format and args.output):
+            raise ValueError("export needs --scale, --format and --output (or --all DIR)")
+        written = [export(args.scale, args.model, args.format, args.output, args.weights_dir)]
+    for path in written:
+        print(f"{path} (card: {path}.md)")
+    return 0
+
+
+def _output_options(args):
+    """What the written files look like (output.Options, as files.write_job takes them), from the command line."""
+    from .output import Options
+
+    return Options(args.format, args.quality, args.png_compression, args.width, args.height)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "auto, which chooses per file as upscale does; default: each installed file, and auto")
     e.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     e.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
-    e.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
+    e.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
     e.set_defaults(func=_evaluate)
 
     u = sub.add_parser(
@@ -160,8 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="geometric self-ensemble: 8 flips/rotations averaged (slower, better)")
     u.add_argument("--model", choices=("auto", "clean", "photo"), default="auto",
                    help="weights: clean (for clean images), photo (for JPEGs and noisy photos: the light photo "
-                   "weights for JPEGs of high quality), or auto: per file, from its JPEG quality or the block edges "
-                   "and noise it shows")
+                   "weights for JPEGs of high quality), or auto: per file, from its JPEG quality, or the trace of a "
+                   "decoded JPEG and the noise it shows")
     u.add_argument("--format", choices=("png", "webp", "jpeg"), default="png",
                    help="png (lossless), webp (lossless unless --quality) or jpeg")
     u.add_argument("--quality", type=int, metavar="{1..100}",
@@ -169,13 +199,40 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--width", type=int, help="width of the results in pixels (alone: the height keeps the aspect)")
     u.add_argument("--height", type=int, help="height of the results in pixels (alone: the width keeps the aspect)")
     u.add_argument("--tile", type=int, help="tile side in input pixels (bounds memory; result is the same); "
-                   f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['xla']} with XLA")
+                   f"default: {DEFAULT_TILE['openvino']} with OpenVINO, {DEFAULT_TILE['onnxruntime']} with ONNX "
+                   f"Runtime, {DEFAULT_TILE['xla']} with XLA")
     u.add_argument("--png-compression", type=int, choices=range(10), default=DEFAULT_PNG_COMPRESSION, metavar="{0..9}",
                    help="zlib level of the PNGs: higher is smaller and slower; every level is lossless")
     u.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     u.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one, else CPU")
-    u.add_argument("--engine", choices=("openvino", "xla"), help=ENGINE_HELP)
+    u.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
+    u.add_argument("--ray", nargs="?", const=LOCAL_RAY, metavar="ADDRESS",
+                   help="run on Ray Data (pip install \"fsrcnn[ray]\"), on a pool of actors; alone, a "
+                   "local Ray on this machine; with ADDRESS (auto, or ray://HOST:10001) a running cluster, whose "
+                   "machines must all reach the inputs and DIR at the same paths (docs/batch.md); put it after "
+                   "the inputs, or write --ray=ADDRESS")
+    u.add_argument("--ray-actor-cpus", type=float, default=CPUS_PER_ACTOR, metavar="N",
+                   help="with --ray: CPUs of each actor, which runs the network on that many threads (fewer, larger "
+                   "actors hold fewer copies of the engine in memory)")
     u.set_defaults(func=_upscale)
+
+    from .export import FORMATS, MODELS
+
+    x = sub.add_parser(
+        "export",
+        help="write the weights as ONNX, OpenCV (dnn_superres) or LiteRT files, each with a card",
+        description="Write one weight file in a format other stacks read, made from the numpy weights, with a "
+        "card FILE.md beside it (input and output contract, colour conversion, scale, SHA-256 of the weights). "
+        "Formats: " + "; ".join(f"{name}: {f.summary}" for name, f in FORMATS.items()) + ". docs/export.md "
+        "shows how to run each. --all DIR writes every installed weight file in every format (or in --format).",
+    )
+    x.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor")
+    x.add_argument("--model", choices=MODELS, default="clean", help="weights (default: clean)")
+    x.add_argument("--format", choices=tuple(FORMATS), help="file format")
+    x.add_argument("--output", metavar="FILE", help="file to write (its card goes to FILE.md)")
+    x.add_argument("--all", metavar="DIR", help="write every weight file in every format to DIR instead")
+    x.add_argument("--weights-dir", help="folder with the .keras weights (default: the shipped weights/)")
+    x.set_defaults(func=_export)
     return parser
 
 
@@ -187,10 +244,11 @@ def main(argv=None) -> int:
     except (ValueError, OSError, RuntimeError) as e:
         # Our own errors (ImageError, WeightsError, bad options) carry a message meant for the user, and
         # so do the file system's (an --output that is a file, a folder we may not write to).
+        from .distributed import RayUnavailable
         from .images import ImageError
         from .weights import WeightsError
 
-        if isinstance(e, (ImageError, WeightsError, OSError)) or type(e) is ValueError:
+        if isinstance(e, (ImageError, WeightsError, OSError, RayUnavailable)) or type(e) is ValueError:
             print(f"error: {e}", file=sys.stderr)
             return 2
         raise

@@ -49,6 +49,10 @@ class TrainConfig:
     s: int = _opt(12, "shrunk channels")
     m: int = _opt(4, "mapping layers")
     prelu_init: float = _opt(0.25, "initial PReLU slope")
+    expansion: int = _opt(0, "train each convolution through a k x k conv to this many channels and a 1 x 1 back "
+                          "(SESR's collapsible linear block; 0: none); the shipped network is plain FSRCNN")
+    edges: bool = _opt(False, "add ECBSR's Sobel-x, Sobel-y and Laplacian branches to the 3x3 and 5x5 convolutions")
+    identity: bool = _opt(False, "add an identity branch to the mapping layers (a residual inside each)")
     init_from: str | None = _opt(None, "start from another model's weights (e.g. another scale's)")
     deconv_only_epochs: int = _opt(0, "first train only the deconvolution for this many epochs")
     ema: float = _opt(0.0, "validate, save and ship a moving average of the weights with this decay per step "
@@ -60,6 +64,11 @@ class TrainConfig:
                               "inference adds (reproduces runs made before the margin)", flag="--interior-only")
     jit_compile: bool = _opt(True, "do not compile the training step with XLA", flag="--no-xla")
     seed: int | None = _opt(None, "random seed")
+
+    @property
+    def collapsible(self) -> bool:
+        """Whether training runs the richer network of fsrcnn/reparam.py (shipped collapsed)."""
+        return bool(self.expansion or self.edges or self.identity)
 
     def chain(self) -> Chain | None:
         return Chain.from_dict(self.degradations) if self.degradations else None

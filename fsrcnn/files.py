@@ -5,7 +5,9 @@ the next image while the network upscales the current one and a writer encodes t
 result to PNG. Pillow's decoders, zlib and OpenVINO release the GIL, so the stages really run
 at once; bounded queues hold at most one image between two stages, so memory stays bounded
 whatever the number of files. Every message and every result goes through the writer in input
-order, so a run reads as if the files were done one after the other.
+order, so a run reads as if the files were done one after the other. Each stage's part of one
+file is a function (check_target, read_job, upscale_job, write_job), which `upscale --ray`
+(distributed.py) runs on Ray actors: the two runners differ in scheduling only.
 
 Nothing is lost: a result never replaces an input, nor another input's result of the same run,
 and is written through a temporary file renamed into place, so an interrupted run leaves no
@@ -71,6 +73,73 @@ def pick_model(upscaler, source, loaded: Loaded, requested: str = AUTO) -> tuple
     return choice.model, choice.reason
 
 
+def target_for(path: Path, out_dir: Path, options: output.Options) -> Path:
+    """Where the result of `path` goes: out_dir/<its stem>.<the format's suffix>."""
+    return Path(out_dir) / f"{Path(path).stem}{options.suffix}"
+
+
+def check_target(job: Job, sources: set[Path]) -> None:
+    """Refuse a result that would replace an input (`sources`: every input of the run, resolved);
+    checked before reading, so that input is never touched."""
+    if job.target.resolve() in sources:
+        job.error = f"{job.path}: its result {job.target} would replace an input image: choose another --output"
+
+
+def read_job(job: Job, upscaler, model: str, options: output.Options, scale: int | None) -> None:
+    """The reader's part of one job: open and normalise the image, pick its weights and its scale
+    (`scale`, or the one that reaches the size `options` asks for), and check that the format can
+    hold the result."""
+    if job.error is not None:
+        return
+    try:
+        job.loaded = open_image(job.path)
+        job.notes = list(job.loaded.notes)
+        job.model, reason = pick_model(upscaler, job.path, job.loaded, model)
+        job.notes.append(reason)
+        size = job.loaded.image.size
+        job.scale = options.scale_for(size, upscaler.scales, scale)
+        options.check_mode(job.loaded.image.mode, options.size_for((size[0] * job.scale, size[1] * job.scale)))
+    except ImageError as e:
+        job.error = str(e)
+    except ValueError as e:  # what the format or size asked for cannot hold or reach
+        job.error = f"{job.path}: {e}"
+    except MemoryError:
+        job.error = f"{job.path}: not enough memory to read it"
+
+
+def upscale_job(job: Job, upscaler, tta: bool = False) -> None:
+    """The network's part of one job: job.result from job.loaded (at job.scale), which is dropped."""
+    if job.error is None:
+        try:
+            job.result = upscale_image(upscaler, job.loaded, job.scale, tta, model=job.model)
+        except ImageError as e:
+            job.error = str(e)
+        except ValueError as e:
+            job.error = f"{job.path}: {e}"
+        except MemoryError:
+            job.error = f"{job.path}: not enough memory to upscale it x{job.scale}"
+    job.loaded = None  # the input is not needed any more
+
+
+def write_job(job: Job, written_from: dict, options: output.Options) -> bool:
+    """The writer's part of one job: its result to job.target, unless an earlier input of the run
+    already wrote that file (`written_from`: output file -> its input, updated here). Whether it
+    was written; job.result is dropped."""
+    if job.error is None and job.target in written_from:
+        job.error = (f"{job.path}: {job.target} was already written from {written_from[job.target]}: "
+                     f"rename one of them or upscale them to different folders")
+    elif job.error is None:
+        try:
+            output.write(job.result, job.target, options)
+            written_from[job.target] = job.path
+        except MemoryError:
+            job.error = f"{job.path}: not enough memory to write {job.target}"
+        except OSError as e:  # the image was fine; writing its result was not (disk full, permissions)
+            job.error = f"{job.path}: cannot write {job.target}: {e.strerror or e}"
+    job.result = None  # free it now
+    return job.error is None
+
+
 def write_png(image, target: Path, compression: int = DEFAULT_PNG_COMPRESSION) -> None:
     """Lossless PNG (ICC profile kept) through a temporary file, renamed into place once complete."""
     output.write(image, target, output.Options(png_compression=compression))
@@ -113,7 +182,7 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int | None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     options = options or output.Options(png_compression=png_compression)
-    jobs = [Job(path, out_dir / f"{path.stem}{options.suffix}") for path in inputs]
+    jobs = [Job(path, target_for(path, out_dir, options)) for path in inputs]
     read, upscaled = queue.Queue(maxsize=1), queue.Queue(maxsize=1)
     stop = threading.Event()  # the run was cut short (Ctrl-C, a bug): every stage ends soon after
     summary, crashed = Summary([], 0), []
@@ -127,25 +196,8 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int | None
             for job in jobs:
                 if stop.is_set():
                     break
-                if job.target.resolve() in sources:  # checked before reading: that input is never touched
-                    job.error = (f"{job.path}: its result {job.target} would replace an input image: "
-                                 f"choose another --output")
-                else:
-                    try:
-                        job.loaded = open_image(job.path)
-                        job.notes = list(job.loaded.notes)
-                        job.model, reason = pick_model(upscaler, job.path, job.loaded, model)
-                        job.notes.append(reason)
-                        size = job.loaded.image.size
-                        job.scale = options.scale_for(size, upscaler.scales, scale)
-                        options.check_mode(job.loaded.image.mode, options.size_for((size[0] * job.scale,
-                                                                                     size[1] * job.scale)))
-                    except ImageError as e:
-                        job.error = str(e)
-                    except ValueError as e:  # what the format or size asked for cannot hold or reach
-                        job.error = f"{job.path}: {e}"
-                    except MemoryError:
-                        job.error = f"{job.path}: not enough memory to read it"
+                check_target(job, sources)
+                read_job(job, upscaler, model, options, scale)
                 _put(read, job, lambda: not stop.is_set())
             _put(read, _DONE, lambda: not stop.is_set())
         except BaseException as e:  # noqa: BLE001  (a bug, not a bad file: the caller re-raises it)
@@ -158,20 +210,9 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int | None
             while (job := upscaled.get()) is not _DONE:  # what was upscaled is written, even in a stopped run
                 for note in job.notes:
                     bar.write(f"note: {job.path}: {note}", file=out)
-                if job.error is None and job.target in written_from:
-                    job.error = (f"{job.path}: {job.target} was already written from {written_from[job.target]}: "
-                                 f"rename one of them or upscale them to different folders")
-                elif job.error is None:
-                    try:
-                        output.write(job.result, job.target, options)
-                        written_from[job.target] = job.path
-                        summary.written.append(job.target)
-                    except MemoryError:
-                        job.error = f"{job.path}: not enough memory to write {job.target}"
-                    except OSError as e:  # the image was fine; writing its result was not (disk full, permissions)
-                        job.error = f"{job.path}: cannot write {job.target}: {e.strerror or e}"
-                job.result = None  # free it now
-                if job.error is not None:
+                if write_job(job, written_from, options):
+                    summary.written.append(job.target)
+                else:
                     bar.write(f"error: {job.error}", file=err)
                     summary.failures += 1
                 bar.update()
@@ -185,16 +226,7 @@ def upscale_files(upscaler, inputs: list[Path], out_dir: Path, scale: int | None
     writing.start()
     try:
         while (job := _get(read, reading)) is not _DONE and not stop.is_set():
-            if job.error is None:
-                try:
-                    job.result = upscale_image(upscaler, job.loaded, job.scale, tta, model=job.model)
-                except ImageError as e:
-                    job.error = str(e)
-                except ValueError as e:
-                    job.error = f"{job.path}: {e}"
-                except MemoryError:
-                    job.error = f"{job.path}: not enough memory to upscale it x{job.scale}"
-            job.loaded = None  # the input is not needed any more
+            upscale_job(job, upscaler, tta)
             _put(upscaled, job, writing.is_alive)
     except BaseException:  # Ctrl-C or a bug here: stop the other stages before leaving
         stop.set()

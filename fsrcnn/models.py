@@ -77,7 +77,7 @@ def resolve(wanted: str, installed, axis: str | None = None, value: float | None
     None when that is clean only because the photo variants on the way are not installed."""
     if wanted in installed:
         return wanted
-    if axis is None or value is None:  # evidence without a band (JPEG block edges): any photo variant
+    if axis is None or value is None:  # evidence without a band (gray noise): any photo variant
         return next((n for n in PHOTO_VARIANTS if n in installed), None)
     order = sorted(VARIANTS.values(), key=lambda v: getattr(v, axis)[0])
     i = next(k for k, v in enumerate(order) if v.name == wanted)

@@ -7,8 +7,10 @@ weights remove JPEG blocks and noise at a small cost in sharpness. "auto" decide
   them by scaling the example tables of the JPEG standard (Annex K) by a quality factor, so the
   nearest scaled table gives the quality the file was saved at.
 - A lossless file (PNG, WebP lossless, TIFF, BMP) may still hold a decoded JPEG (a screenshot or
-  a re-saved photo): its 8x8 block edges show as steps at one offset of an 8-pixel grid. And it
-  may be noisy: a fast estimate of the noise level (Immerkaer 1996) on smooth areas tells.
+  a re-saved photo): its 8x8 blocks' DCT coefficients still sit on the multiples of the
+  quantization steps, which also give its quality (jpeg_trace.py). Sharp edges on an 8-pixel
+  grid (pixel art, comic panels, user interfaces) are no such evidence. And it may be noisy: a
+  fast estimate of the noise level (Immerkaer 1996) on smooth areas tells.
 
 Three weight files per scale can serve: clean; photo, for heavy JPEG compression and noise; and
 light photo, for JPEGs saved at high quality, whose faint blocks the clean weights sharpen and
@@ -24,6 +26,7 @@ from PIL import Image
 
 from . import models
 from .color import rgb_to_ycbcr
+from .jpeg_trace import find_trace, fit_quality
 
 CLEAN, PHOTO, LIGHT, AUTO = models.CLEAN.name, models.PHOTO.name, models.LIGHT.name, models.AUTO
 MODELS = models.REQUESTS  # what a user can ask for
@@ -31,23 +34,17 @@ WEIGHTS = tuple(models.VARIANTS)  # the weight files a choice can run
 PHOTO_WEIGHTS = models.PHOTO_VARIANTS  # the ones "photo" may mean
 NAMES = {name: v.display for name, v in models.VARIANTS.items()}
 
-# Annex K example tables (natural order, as Pillow's `quantization` gives them).
-_LUMA_TABLE = np.array([
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64)
-
 # The bands auto gives each variant live in the registry (models.py); their edges, by name:
 LIGHT_FROM_QUALITY = models.LIGHT.jpeg[0]
 CLEAN_FROM_QUALITY = models.CLEAN.jpeg[0]
 PHOTO_BELOW_QUALITY = models.LIGHT.jpeg_split  # without the light weights: photo below, clean from it
 # Lossless files need strong evidence: the photo weights cost a clean image more (they soften it)
-# than the clean weights cost a mildly degraded one. So the block-edge ratio must exceed what any
-# clean training image (T91, BSD200) or Photos24 image measures, and the chroma noise the level
-# that nearly all noise-free ones stay under while nearly all images with sigma-5 noise exceed it.
-BLOCKINESS_THRESHOLD = 1.6
+# than the clean weights cost a mildly degraded one. So the chroma noise must exceed the level
+# that nearly all noise-free images stay under while nearly all images with sigma-5 noise exceed it.
 NOISE_THRESHOLD = models.CLEAN.noise[1]  # in Cb/Cr of colour images
 LIGHT_NOISE_BELOW = models.LIGHT.noise[1]  # colour noise up to which the light weights beat the photo ones
+# Share of pixels in exactly flat surroundings beyond which a picture counts as drawn, not noisy.
+UNTOUCHED_SHARE = 0.01
 GRAY_NOISE_THRESHOLD = 3.5  # in the luma of gray images, where texture and noise are harder to tell apart
 MIN_SIDE = 96
 SAMPLE_SIDE = 1024  # lossless files are judged on their central crop of this size (a crop keeps the grid)
@@ -59,13 +56,6 @@ class Choice:
     reason: str  # e.g. "JPEG quality ≈ 72: photo model"
 
 
-def scaled_table(quality: int, base: np.ndarray = _LUMA_TABLE) -> np.ndarray:
-    """libjpeg's jpeg_quality_scaling: the table a given quality (1..100) writes."""
-    quality = min(max(int(quality), 1), 100)
-    factor = 5000 / quality if quality < 50 else 200 - 2 * quality
-    return np.clip(np.floor((base * factor + 50) / 100), 1, 255)
-
-
 def jpeg_quality(image: Image.Image) -> int | None:
     """The quality (1..100) a JPEG was saved at, from its luma quantization table; None if not a JPEG."""
     tables = getattr(image, "quantization", None)
@@ -74,30 +64,7 @@ def jpeg_quality(image: Image.Image) -> int | None:
     luma = np.asarray(tables[min(tables)], np.float64)
     if luma.size != 64:
         return None
-    errors = [np.abs(np.log(scaled_table(q)) - np.log(luma)).sum() for q in range(1, 101)]
-    return int(np.argmin(errors)) + 1
-
-
-def blockiness(y: np.ndarray) -> float:
-    """How much stronger steps are on one column/row offset of an 8-pixel grid than on the others.
-
-    About 1 for images that never were JPEGs; JPEG block edges make one offset (whichever,
-    after a crop) stand out, horizontally and vertically alike. Medians throughout (of each
-    line's steps, then of the lines at one offset), so that the few long straight edges of a
-    picture do not count: block edges run along every block. Images under MIN_SIDE pixels have
-    too few lines per offset to tell, and count as unblocked.
-    """
-    y = np.asarray(y, np.float64)
-    if min(y.shape) < MIN_SIDE:
-        return 1.0
-    ratios = []
-    for axis in (0, 1):
-        steps = np.median(np.abs(np.diff(y, axis=axis)), axis=1 - axis)
-        by_offset = np.array([np.median(steps[o::8]) for o in range(8)])
-        strongest = int(np.argmax(by_offset))
-        others = np.median(np.delete(by_offset, strongest))
-        ratios.append((by_offset[strongest] + 0.1) / (others + 0.1))  # + 0.1: flat images have 0 steps
-    return float(min(ratios))  # both directions must agree: a grid, not a striped pattern
+    return fit_quality(np.arange(64), luma)
 
 
 def noise_sigma(plane: np.ndarray, block: int = 8, percentile: float = 5) -> float:
@@ -124,6 +91,27 @@ def image_noise(pixels: np.ndarray) -> float:
     return max(noise_sigma(ycc[..., 1]), noise_sigma(ycc[..., 2]))
 
 
+def untouched_share(pixels: np.ndarray) -> float:
+    """The share of pixels whose 3x3 surroundings are exactly one colour, short of black and white.
+
+    Sensor noise touches every pixel, so a noisy photo has none, clipped highlights and shadows
+    aside; drawn pictures (pixel art, user interfaces, flat-shaded graphics) have many. Where their
+    shapes are too small for a flat 8x8 block, noise_sigma would read their edges as noise.
+    """
+    p = np.asarray(pixels)
+    p = p[..., None] if p.ndim == 2 else p
+    h, w = p.shape[:2]
+    if min(h, w) < 3:
+        return 0.0
+    centre = p[1:-1, 1:-1]
+    same = np.ones((h - 2, w - 2), bool)
+    for dy in range(3):
+        for dx in range(3):
+            same &= np.all(p[dy : h - 2 + dy, dx : w - 2 + dx] == centre, axis=-1)
+    unclipped = np.all((centre > 0) & (centre < 255), axis=-1)
+    return float(np.mean(same & unclipped))
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What one file shows: the weights auto picks for it among those installed, and why."""
@@ -131,13 +119,13 @@ class Evidence:
     band: str  # the variant whose band holds the evidence (possibly not installed: see choose)
     text: str  # e.g. "JPEG quality ≈ 72"
     quality: int | None  # a JPEG's quality, None for other files
-    axis: str | None = None  # the registry's band it was read on ("jpeg", "noise"), None for block edges
+    axis: str | None = None  # the registry's band it was read on ("jpeg", "noise"), None for gray noise
     value: float | None = None  # the quality or noise level on that axis
 
 
 def find_evidence(source, pixels: np.ndarray | None = None, installed=WEIGHTS) -> Evidence:
     """The evidence `choose` goes by: the JPEG quality in `source`'s header, else (for a lossless
-    file) block edges and noise in the central SAMPLE_SIDE crop of `pixels` (see choose).
+    file) the trace of a decoded JPEG and noise in the central SAMPLE_SIDE crop of `pixels` (see choose).
     `band` is the variant auto gives it where every variant is installed; choose resolves it
     among those that are (`installed` is taken for compatibility and not needed)."""
     quality = _file_quality(source)
@@ -146,10 +134,13 @@ def find_evidence(source, pixels: np.ndarray | None = None, installed=WEIGHTS) -
     if pixels is None:
         return Evidence(CLEAN, "not a JPEG", None)
     pixels = _centre(pixels, SAMPLE_SIDE)
-    blocks, noise = blockiness(_luma(pixels)), image_noise(pixels)
-    colour = pixels.ndim == 3
-    if blocks >= BLOCKINESS_THRESHOLD:
-        return Evidence(PHOTO, f"lossless file with JPEG block edges (×{blocks:.2f})", None)
+    trace = find_trace(_luma(pixels))
+    if trace is not None:
+        text = f"lossless file holding a decoded JPEG (quality ≈ {trace.quality})"
+        return Evidence(models.band_of("jpeg", trace.quality), text, trace.quality, "jpeg", trace.quality)
+    noise, colour = image_noise(pixels), pixels.ndim == 3
+    if noise >= min(NOISE_THRESHOLD, GRAY_NOISE_THRESHOLD) and untouched_share(pixels) > UNTOUCHED_SHARE:
+        return Evidence(CLEAN, "lossless drawn picture (flat areas no noise touched), no JPEG trace", None)
     if noise >= (NOISE_THRESHOLD if colour else GRAY_NOISE_THRESHOLD):
         text = f"lossless file with noise (σ ≈ {noise:.1f})"
         if not colour:  # gray noise is told from texture less surely: the photo weights, no light band

@@ -36,6 +36,7 @@ from .images import list_images, read_rgb_or_gray
 from .imresize import imresize
 from .metrics import luma
 from .model import DECONV_NAME, build_fsrcnn, luma_forward, receptive_radius, subpixel_kernel
+from .reparam import CollapsibleConv2D, build_collapsible, collapse, start_from
 from .weights import load_model
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,10 @@ class Trainer(keras.Model):
                 kernel = subpixel_kernel(layer.kernel.value, self.scale)
                 phases = tf.nn.conv2d(x, kernel, 1, "VALID")
                 return tf.nn.depth_to_space(phases, self.scale) + layer.bias.value
-            if isinstance(layer, keras.layers.Conv2D):
+            if isinstance(layer, CollapsibleConv2D):
+                kernel, bias = layer.kernel_and_bias()  # recomputed from the branches each step
+                x = tf.nn.conv2d(x, kernel, 1, "VALID") + bias
+            elif isinstance(layer, keras.layers.Conv2D):
                 x = tf.nn.conv2d(x, layer.kernel.value, 1, "VALID") + layer.bias.value
             else:
                 x = layer(x)
@@ -162,7 +166,7 @@ class RunState:
         meta = {"epochs_done": epoch, "wall_seconds": round(wall_seconds, 1), "config": asdict(config)}
         self.meta_file.write_text(json.dumps(meta, indent=2))
         with trainer.averaged_weights() as net:
-            net.save(self.dir / "last.keras")
+            collapse(net).save(self.dir / "last.keras")
 
     def load(self, trainer: Trainer) -> int:
         trainer.build_optimizers()
@@ -213,6 +217,7 @@ class Validate(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         with self.model.averaged_weights() as net:
+            net = collapse(net)
             psnr = float(np.mean([self._psnr(p.hr, luma_forward(net, p.lr, self.scale)) for p in self.pairs]))
         if logs is not None:
             logs["val_psnr"], logs["val_gain"] = psnr, psnr - self.bicubic
@@ -262,13 +267,18 @@ class SaveState(keras.callbacks.Callback):
 
 
 def make_trainer(config: TrainConfig) -> Trainer:
-    if config.init_from:
-        source = load_model(config.init_from)
-        net = build_fsrcnn(config.scale, config.d, config.s, config.m, config.prelu_init)
-        # Every weight, the deconvolution's included, has the same shape at every scale.
-        net.set_weights(source.get_weights())
+    if config.collapsible:
+        net = build_collapsible(config.scale, config.d, config.s, config.m, config.prelu_init,
+                                config.expansion, config.edges, config.identity)
     else:
         net = build_fsrcnn(config.scale, config.d, config.s, config.m, config.prelu_init)
+    if config.init_from:
+        # Every weight, the deconvolution's included, has the same shape at every scale.
+        source = load_model(config.init_from)
+        if config.collapsible:
+            start_from(net, source)
+        else:
+            net.set_weights(source.get_weights())
     total = config.epochs * config.steps_per_epoch
 
     def schedule(lr):
@@ -339,6 +349,6 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
     trainer.use_averages()
     if config.output:
         Path(config.output).parent.mkdir(parents=True, exist_ok=True)
-        trainer.net.save(config.output)
+        collapse(trainer.net).save(config.output)
         print(f"saved {config.output}", flush=True)
     return trainer

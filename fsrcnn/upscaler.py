@@ -34,9 +34,10 @@ __all__ = ["DEFAULT_TILE", "SCALES", "Upscaler", "WeightsError", "bicubic_array"
 
 SHAPE_STEP = 32  # network input sizes are rounded up to a multiple of this (few compiled shapes)
 # Per engine: LR pixels per tile side and tiles in flight, the fastest found with benchmarks/speed.py
-# on 2 cores. OpenVINO: one large tile at a time, every core on it (its own threads); XLA: two tiles.
-DEFAULT_TILE = {"openvino": 512, "xla": 192}
-DEFAULT_WORKERS = {"openvino": 1, "xla": 2}
+# on 2 cores. OpenVINO and ONNX Runtime: one large tile at a time, every core on it (their own
+# threads); XLA: two tiles.
+DEFAULT_TILE = {"openvino": 512, "xla": 192, "onnxruntime": 512}
+DEFAULT_WORKERS = {"openvino": 1, "xla": 2, "onnxruntime": 1}
 
 Progress = Callable[[int, int], None]  # (passes done, passes in all)
 
@@ -94,13 +95,15 @@ class Upscaler:
 
     bank: the weight files to load (models.Bank; default: those installed in `weights_dir` for
     `scales`, of `variants`, clean required). models: {scale or (variant, scale): Keras model or
-    weights.Weights} instead of files. What was loaded is `self.bank`.
+    weights.Weights} instead of files. What was loaded is `self.bank`. threads: CPU threads the engine may use
+    (default: every core).
     """
 
     def __init__(self, scales=SCALES, weights_dir=None, device: str | None = None, tile: int | None = None,
                  models=None, workers: int | None = None, engine: str | None = None,
-                 variants=tuple(VARIANTS), bank: Bank | None = None):
+                 variants=tuple(VARIANTS), bank: Bank | None = None, threads: int | None = None):
         self.device = pick_device(device)
+        self.threads = threads  # CPU threads of the engine (default: every core), e.g. a Ray actor's share
         self.engine = pick_engine(self.device, engine)
         self.workers = max(1, int(DEFAULT_WORKERS[self.engine] if workers is None else workers))  # tiles in flight
         self.tile = int(DEFAULT_TILE[self.engine] if tile is None else tile)
@@ -155,7 +158,7 @@ class Upscaler:
             if slot[0] is None:
                 program = engines.load(self.engine)
                 slot[0] = program(self.weights[model, scale], scale, tta, kind, device=self.device,
-                                  streams=self.workers)
+                                  streams=self.workers, threads=self.threads)
         return slot[0]
 
     def _tiles(self, h: int, w: int):

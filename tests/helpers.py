@@ -3,7 +3,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -12,7 +12,7 @@ WEIGHTS = ROOT / "weights"
 
 def synthetic_photo(size: int = 96, seed: int = 0) -> np.ndarray:
     """A small RGB picture with what photos have: smooth shading, sharp edges, lines, fine texture."""
-    from PIL import ImageDraw, ImageFilter
+    from PIL import ImageFilter
 
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size] / size
@@ -83,3 +83,57 @@ def assert_same_pixels(crop: np.ndarray, full: np.ndarray):
     assert crop.shape == full.shape
     diff = np.abs(crop.astype(int) - full)
     assert diff.max() == 0, f"{(diff > 0).sum()} values differ, by up to {diff.max()}"
+
+
+# Drawn pictures with sharp steps on an 8-pixel grid, none of them ever a JPEG (tests of the JPEG trace).
+def line_art(n=384, seed=0):
+    """Black strokes on white, with comic panel borders on the 8-pixel grid."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("L", (n, n), 255)
+    draw = ImageDraw.Draw(im)
+    for _ in range(50):
+        draw.line(tuple(int(v) for v in rng.integers(0, n, 4)), fill=0, width=int(rng.integers(1, 5)))
+    for x, y in rng.integers(0, n - 80, (12, 2)):
+        draw.ellipse((int(x), int(y), int(x) + 70, int(y) + 50), outline=0, width=2)
+    for k in range(0, n, 128):
+        draw.rectangle((k, 0, k + 3, n), fill=0)
+        draw.rectangle((0, k, n, k + 3), fill=0)
+    return np.asarray(im)
+
+
+def screentone(n=384, period=6):
+    """A manga screentone (dots of one period) beside hatching on the 8-pixel grid."""
+    yy, xx = np.mgrid[:n, :n]
+    dots = (yy % period - period / 2) ** 2 + (xx % period - period / 2) ** 2 < (period / 3) ** 2
+    tone = np.where(dots, 40, 230)
+    hatching = np.where((yy + xx) % 8 < 2, 0, 255)
+    return np.where(xx < n // 2, tone, hatching).astype(np.uint8)
+
+
+def pixel_art(n=384, cell=8, seed=1):
+    """Sprites of a small palette, enlarged by an integer factor with nearest neighbours."""
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, (6, 3)).astype(np.uint8)
+    return np.kron(palette[rng.integers(0, 6, (n // cell, n // cell))], np.ones((cell, cell, 1), np.uint8))
+
+
+def screenshot(n=384):
+    """Text, buttons and rules of a user interface."""
+    im = Image.new("RGB", (n, n), (240, 240, 240))
+    draw = ImageDraw.Draw(im)
+    for row in range(0, n, 24):
+        draw.text((8, row + 4), "File  Edit  View  The quick brown fox 0123456789", fill=(20, 20, 20))
+        draw.rectangle((n - 110, row + 2, n - 16, row + 20), outline=(0, 90, 200), fill=(200, 220, 255))
+        draw.line((0, row, n, row), fill=(180, 180, 180))
+    return np.asarray(im)
+
+
+PICTURES = {
+    "line art": line_art,
+    "screentone": screentone,
+    "screentone, period 5": lambda: screentone(period=5),
+    "pixel art x8": pixel_art,
+    "pixel art x4": lambda: pixel_art(cell=4),
+    "pixel art x3": lambda: pixel_art(cell=3),
+    "screenshot": screenshot,
+}

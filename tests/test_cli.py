@@ -69,7 +69,7 @@ def test_missing_weights_is_a_clear_error(inputs, tmp_path, capsys):
 
 
 def test_every_subcommand_has_help():
-    for command in ("train", "evaluate", "upscale"):
+    for command in ("train", "evaluate", "upscale", "export"):
         result = subprocess.run([sys.executable, "-m", "fsrcnn", command, "--help"], cwd=ROOT, capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode == 0 and "usage: python -m fsrcnn " + command in result.stdout

@@ -9,31 +9,53 @@ from fsrcnn.weights import Weights
 ENGINES = list(engines.ENGINES)
 
 
+def device_for(engine: str) -> str | None:
+    """The GPU where the engine can use one that TensorFlow sees (benchmarks/gpu_check.sh runs these
+    tests there), else the CPU: OpenVINO runs on the CPU only, ONNX Runtime on a GPU with onnxruntime-gpu."""
+    if engine == "openvino":
+        return "cpu"
+    if engine == "onnxruntime":
+        import onnxruntime
+
+        return None if "CUDAExecutionProvider" in onnxruntime.get_available_providers() else "cpu"
+    return None
+
+
 @pytest.fixture(scope="module")
-def both_engines(stand_in_weights):
-    return [Upscaler(weights_dir=stand_in_weights, tile=24, engine=e) for e in ENGINES]
+def all_engines(stand_in_weights):
+    return [Upscaler(weights_dir=stand_in_weights, tile=24, engine=e, device=device_for(e)) for e in ENGINES]
+
+
+def test_engine_devices(all_engines):
+    """Each engine runs where device_for puts it (printed with -s: benchmarks/gpu_check.sh shows it)."""
+    for up in all_engines:
+        print(f"engine {up.engine}: {up.device_name}")
+        if device_for(up.engine) == "cpu":
+            assert up.device_name.startswith("CPU")
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize("tta", [False, True])
-def test_openvino_and_xla_engines_compute_the_same_thing(both_engines, scale, tta):
+def test_the_engines_compute_the_same_thing(all_engines, scale, tta):
     rng = np.random.default_rng(scale)
     y = rng.random((29, 40)).astype(np.float32)  # two tiles across, not square: both view shapes
-    ov_out, xla_out = (up.upscale_luma(y, scale, tta) for up in both_engines)
-    np.testing.assert_allclose(ov_out, xla_out, atol=1e-4)
+    first, *others = (up.upscale_luma(y, scale, tta) for up in all_engines)
+    for out in others:
+        np.testing.assert_allclose(out, first, atol=1e-4)
     shapes = [(29, 40, 4)] if tta else [(29, 40), (29, 40, 3), (29, 40, 4)]  # gray, RGB, RGBA
     for shape in shapes:
         img = rng.integers(0, 256, shape).astype(np.uint8)
-        ov_img, xla_img = (up.upscale_array(img, scale, tta) for up in both_engines)
-        assert ov_img.shape == xla_img.shape and ov_img.dtype == np.uint8
-        assert np.abs(ov_img.astype(int) - xla_img).max() <= 1  # a rounding tie at most
+        first, *others = (up.upscale_array(img, scale, tta) for up in all_engines)
+        for out in others:
+            assert out.shape == first.shape and out.dtype == np.uint8
+            assert np.abs(out.astype(int) - first).max() <= 1  # a rounding tie at most
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize("tta", [False, True])
-def test_every_engine_reproduces_the_reference_luma(both_engines, stand_in_models, engine, scale, tta):
-    up = both_engines[ENGINES.index(engine)]
+def test_every_engine_reproduces_the_reference_luma(all_engines, stand_in_models, engine, scale, tta):
+    up = all_engines[ENGINES.index(engine)]
     y = np.random.default_rng(10 + scale).random((29, 40)).astype(np.float32)
     expected = reference.upscale_luma(stand_in_models[scale], y, scale, tta)
     np.testing.assert_allclose(up.upscale_luma(y, scale, tta), expected, atol=1e-4)
@@ -42,8 +64,8 @@ def test_every_engine_reproduces_the_reference_luma(both_engines, stand_in_model
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("shape", [(29, 40), (29, 40, 3), (29, 40, 4)], ids=["gray", "RGB", "RGBA"])
 @pytest.mark.parametrize("tta", [False, True])
-def test_every_engine_reproduces_the_reference_image(both_engines, stand_in_models, engine, shape, tta):
-    up = both_engines[ENGINES.index(engine)]
+def test_every_engine_reproduces_the_reference_image(all_engines, stand_in_models, engine, shape, tta):
+    up = all_engines[ENGINES.index(engine)]
     scale = 3 if tta else 2
     img = np.random.default_rng(len(shape)).integers(0, 256, shape).astype(np.uint8)
     # Smooth colour, as in photos, so chroma and alpha are not all extremes that clip anyway.

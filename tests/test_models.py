@@ -44,7 +44,7 @@ def test_a_missing_variant_hands_its_band_to_its_neighbours():
     assert resolve(PHOTO.name, light_only, "jpeg", 30) == LIGHT.name
     assert resolve(LIGHT.name, old, "noise", 2.0) == PHOTO.name
     assert resolve(PHOTO.name, light_only, "noise", 3.0) == LIGHT.name
-    assert resolve(PHOTO.name, light_only) == LIGHT.name  # block edges: no band, any photo variant
+    assert resolve(PHOTO.name, light_only) == LIGHT.name  # gray noise: no band, any photo variant
     assert resolve(PHOTO.name, clean, "jpeg", 30) is None  # clean, but only because none is installed
     assert resolve(LIGHT.name, clean, "jpeg", 92) == CLEAN.name  # clean by the band itself
 

@@ -227,7 +227,13 @@ def test_shipped_recipes_are_valid_configs():
     assert recipes
     for path in recipes:
         config = TrainConfig(**load_recipe(path))
-        assert config.chain() is not None and config.output and config.run_dir and config.seed is not None
+        assert config.output and config.run_dir and config.seed is not None and config.val, path.name
+        # Clean recipes train on the standard degradation, the photo ones on the camera/web chain.
+        assert (config.chain() is None) == path.name.startswith("clean_"), path.name
+    # One clean recipe per scale, each naming the file it makes.
+    for scale in (2, 3, 4):
+        clean = TrainConfig(**load_recipe(RECIPES_DIR / f"clean_x{scale}.toml"))
+        assert clean.scale == scale and clean.output == f"weights/fsrcnn_x{scale}.keras"
 
 
 def test_recipe_errors_are_clear(tmp_path):
@@ -301,3 +307,22 @@ def test_each_epoch_sees_a_new_degradation(photos):
     sampler.replace_lr(first)
     assert all(s.lr.shape == (f.lr.shape[0] + 6, f.lr.shape[1] + 6) for s, f in zip(sampler.pairs, first, strict=True))
     np.testing.assert_array_equal(sampler.pairs[0].lr[3:-3, 3:-3], first[0].lr)
+
+
+def test_a_collapsible_run_ships_plain_fsrcnn_and_resumes(photos, tmp_path):
+    from fsrcnn.model import architecture
+    from fsrcnn.reparam import collapse, is_collapsible
+    from fsrcnn.weights import load_model
+
+    out, run = tmp_path / "x2.keras", tmp_path / "run"
+    branches = dict(expansion=8, edges=True, identity=True, ema=0.9, output=str(out), val=str(photos))
+    trainer = train(config(photos, tmp_path, epochs=1, **branches))
+    assert is_collapsible(trainer.net)
+    shipped = load_model(out)  # built as plain FSRCNN, the weights read into it
+    assert architecture(shipped) == {"scale": 2, "d": 56, "s": 12, "m": 4} and shipped.count_params() == 12809
+    lr = np.random.default_rng(0).random((1, 30, 30, 1)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(shipped(lr)), np.asarray(collapse(trainer.net)(lr)), atol=1e-5)
+    # The checkpoint holds the branches, so a resumed run goes on training them.
+    trainer = train(config(photos, tmp_path, epochs=2, **branches), resume=True)
+    assert RunState(run).load(make_trainer(config(photos, tmp_path, epochs=2, **branches))) == 2
+    assert not np.allclose(np.asarray(load_model(out)(lr)), np.asarray(shipped(lr)))

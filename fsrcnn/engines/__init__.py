@@ -1,9 +1,10 @@
 """Tile programs: one file per engine, all behind one interface.
 
-An engine module defines `Program(weights, scale, tta, kind, *, device, streams)`:
+An engine module defines `Program(weights, scale, tta, kind, *, device, streams, threads=None)`:
 a callable that takes one margin-padded tile, a (1, h, w, c) float32 NHWC block, and returns
-the upscaled tile as numpy, with a `release_memory()` that frees its working buffers. Every
-engine computes the same thing, described once here:
+the upscaled tile as numpy, with a `release_memory()` that frees its working buffers; `threads`
+is how many CPU threads it may use (default: every core). Every engine computes the same thing,
+described once here:
 
   planes of the block   Y (0..1) first, then Cb, Cr (0..255) for colour, then alpha (0..255)
   luma                  FSRCNN on Y (weights.Weights), or the mean over the self-ensemble's
@@ -13,8 +14,8 @@ engine computes the same thing, described once here:
                         alpha by bicubic (imresize.upscale_kernel), then color.to_uint8 rounding
 
 fsrcnn/reference.py computes the same on whole images in plain numpy and Keras; the tests hold
-every engine to it. Adding an engine (ONNX Runtime, TensorRT) is one new module here and one
-line in ENGINES.
+every engine to it. Adding an engine (TensorRT, ...) is one new module here and one
+line in ENGINES (fsrcnn/engines/onnxruntime.py is one).
 """
 import importlib
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ import numpy as np
 from ..color import display_map
 
 # name -> (display name, the package it needs); the module is fsrcnn/engines/<name>.py.
-ENGINES = {"openvino": ("OpenVINO", "openvino"), "xla": ("XLA", "tensorflow")}
+ENGINES = {"openvino": ("OpenVINO", "openvino"), "xla": ("XLA", "tensorflow"),
+           "onnxruntime": ("ONNX Runtime", "onnxruntime")}
 ENGINE_HELP = "what runs the network (same result); default: OpenVINO on the CPU when installed, else XLA"
 # Planes per block for each kind of output.
 CHANNELS = {"luma": 1, "gray": 1, "rgb": 3, "rgba": 4}

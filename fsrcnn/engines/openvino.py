@@ -140,11 +140,12 @@ class Program:
     waits for a compilation, and every block is computed by the same kernels: a copy compiled for
     the full tiles' static shape ran a little faster but rounded a few values differently, and
     then a crop of a photo was not exactly the same pixels as the whole result. `streams`: tiles
-    in flight. OpenVINO runs on the CPU only, so `device` must be the CPU.
+    in flight; `threads`: CPU threads for them all (default: every core). OpenVINO runs on the CPU only,
+    so `device` must be the CPU.
     """
 
     def __init__(self, weights: Weights, scale: int, tta: bool, kind: str, *, device: str = "/CPU:0",
-                 streams: int = 1):
+                 streams: int = 1, threads: int | None = None):
         if weights.scale != scale:
             raise ValueError(f"weights for x{weights.scale}, program for x{scale}")
         if "CPU" not in device.upper():
@@ -174,6 +175,8 @@ class Program:
         # (THROUGHPUT), which pay more for their margins. f32: exactly the trained weights.
         hint = "THROUGHPUT" if streams > 1 else "LATENCY"
         config = {"PERFORMANCE_HINT": hint, "NUM_STREAMS": max(1, streams), "INFERENCE_PRECISION_HINT": "f32"}
+        if threads:  # the CPUs this process was given (a Ray actor's), not every core of the machine
+            config["INFERENCE_NUM_THREADS"] = int(threads)
         self._compiled = ov.Core().compile_model(ov.Model([out], [block]), "CPU", config)
         # An infer request serves one call at a time; idle ones are reused.
         self._idle = queue.SimpleQueue()

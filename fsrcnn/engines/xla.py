@@ -70,13 +70,19 @@ class Program:
     """One tile program (see fsrcnn/engines/__init__.py), compiled by XLA once per block shape.
 
     `device` is a TensorFlow device ('/CPU:0', '/GPU:0'); `streams` is OpenVINO's hint and means
-    nothing here.
+    nothing here. `threads` bounds TensorFlow's CPU threads, which are process-wide and fixed once
+    TensorFlow has run anything: it counts only for the first program of a process.
     """
 
     def __init__(self, weights: Weights, scale: int, tta: bool, kind: str, *, device: str = "/CPU:0",
-                 streams: int = 1):
+                 streams: int = 1, threads: int | None = None):
         if weights.scale != scale:
             raise ValueError(f"weights for x{weights.scale}, program for x{scale}")
+        if threads:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+            except RuntimeError:
+                pass  # TensorFlow has started already: its thread pools stay as they are
         p = plan(kind)
         self.device = device
         with tf.device(device):
