@@ -66,10 +66,11 @@ def find_inputs(items) -> tuple[list[Path], list[str]]:
     return inputs, errors
 
 
-def pick_model(upscaler, source, loaded: Loaded, requested: str = AUTO) -> tuple[str, str]:
-    """The weight file for one image and the reason, among those the upscaler loaded (auto falls
-    back to clean where no photo weights are installed; asking for them is then an error)."""
-    choice = choose(source, loaded.image, requested, upscaler.variants)
+def pick_model(upscaler, source, loaded: Loaded, requested: str = AUTO, scale: int | None = None) -> tuple[str, str]:
+    """The weight file for one image and the reason, among those the upscaler loaded for `scale`
+    (for any scale when None; auto falls back to clean where no photo weights are installed;
+    asking for them is then an error)."""
+    choice = choose(source, loaded.image, requested, upscaler.bank.installed(scale))
     return choice.model, choice.reason
 
 
@@ -94,10 +95,10 @@ def read_job(job: Job, upscaler, model: str, options: output.Options, scale: int
     try:
         job.loaded = open_image(job.path)
         job.notes = list(job.loaded.notes)
-        job.model, reason = pick_model(upscaler, job.path, job.loaded, model)
-        job.notes.append(reason)
         size = job.loaded.image.size
         job.scale = options.scale_for(size, upscaler.scales, scale)
+        job.model, reason = pick_model(upscaler, job.path, job.loaded, model, job.scale)
+        job.notes.append(reason)
         options.check_mode(job.loaded.image.mode, options.size_for((size[0] * job.scale, size[1] * job.scale)))
     except ImageError as e:
         job.error = str(e)

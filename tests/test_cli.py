@@ -224,3 +224,16 @@ def test_upscale_refuses_what_a_format_or_size_cannot_do(tmp_path, stand_in_weig
     assert "PNG is lossless" in capsys.readouterr().err
     _upscale(tmp_path, "none", inputs=[clear], code=2)
     assert "give --scale" in capsys.readouterr().err
+
+
+def test_a_size_goal_chooses_among_the_weights_installed_for_the_scale_it_takes(tmp_path, capsys):
+    from helpers import make_two_model_weights
+
+    weights = make_two_model_weights(tmp_path / "weights", scales=(2, 3, 4))
+    (weights / "fsrcnn_photo_x3.keras").unlink()  # the photo weights exist at x2 and x4 only
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(synthetic_photo(20, 1)).save(folder / "a.jpg", quality=40)  # auto wants the photo weights
+    out = _upscale(tmp_path, "w50", "--width", "50", "--weights-dir", str(weights), inputs=[folder / "a.jpg"])
+    assert Image.open(out / "a.png").size == (50, 50)  # x3, then down to 50
+    assert "the photo weights are not installed: clean model" in capsys.readouterr().out
