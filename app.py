@@ -578,6 +578,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("stopped", flush=True)
     finally:
+        # A second Ctrl+C or SIGTERM (a service manager's, or `timeout` passing its own on) must not
+        # cut the clean-up short with a traceback: the app is stopping already.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if ui is not None:
             ui.close(verbose=False)
         shutil.rmtree(work, ignore_errors=True)

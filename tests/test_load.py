@@ -32,3 +32,20 @@ def test_percentiles():
     assert load.percentile([4.0], 99) == 4.0
     assert load.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
     assert load.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 90) == pytest.approx(4.6)
+
+
+def test_a_second_stop_signal_while_stopping_cuts_nothing_short(request, tmp_path):
+    import os
+    import signal
+    import time
+
+    weights, _ = app_weights(request)
+    with load.serve_app(weights, tmp_path) as server:
+        os.kill(server.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while "stopped" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # The launcher sends its own SIGTERM on leaving: a second one while the app cleans up.
+    log = server.log.read_text()
+    assert "stopped" in log and "Traceback" not in log and "terminate called" not in log, log
+    assert server.files_left == 0
