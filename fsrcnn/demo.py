@@ -1,7 +1,8 @@
 """What the app does, without any UI: the upscale and compare modes as actions on a `Demo`.
 
-`app.py` only wires Gradio components to a `Demo`. A request has two steps, so that a visitor
-sees something within a second or two even for a 50-megapixel photo:
+`app.py` only wires Gradio components (`page.py`) to a `Demo`, through `events.py`. A request
+has two steps, so that a visitor sees something within a second or two even for a 50-megapixel
+photo:
 
 1. `Demo.start` reads the photo (and, in compare mode, shrinks it), picks the model and the
    most detailed region; `Demo.detail` computes that region with every method (view.py: the

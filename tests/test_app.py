@@ -1,4 +1,4 @@
-"""app.py's event functions, called directly (no server)."""
+"""The app's event functions (fsrcnn/events.py) and app.py's wiring, called directly (no server)."""
 import os
 
 import numpy as np
@@ -18,12 +18,22 @@ def app_module():
 
 
 @pytest.fixture(scope="module")
+def events(app_module):
+    """fsrcnn.events, once app.py has quieted Gradio and TensorFlow (as it does before they load)."""
+    from fsrcnn import events
+
+    return events
+
+
+@pytest.fixture(scope="module")
 def page(app_module, demo):
-    """The page's components (app.layout), built in a Blocks of their own: events return dicts keyed by them."""
+    """The page's components (fsrcnn.page.layout), built in a Blocks of their own: events return dicts keyed by them."""
     import gradio as gr
 
+    from fsrcnn.page import layout
+
     with gr.Blocks():
-        return app_module.layout(demo)
+        return layout(demo)
 
 
 def in_order(answer: dict, components: list) -> list:
@@ -40,9 +50,9 @@ def record(path):
 
 
 @pytest.mark.parametrize("mode", ["upscale", "compare"])
-def test_app_handler_yields_the_detail_first_and_the_download_last(app_module, page, demo, tmp_path, mode):
+def test_app_handler_yields_the_detail_first_and_the_download_last(events, page, demo, tmp_path, mode):
     src = write(tmp_path, synthetic_photo(133))
-    steps = list(app_module.handler(page, demo, mode)(record(src), 3, True, progress=no_progress))
+    steps = list(events.handler(page, demo, mode)(record(src), 3, True, progress=no_progress))
     assert len(steps) == 2
     (overview, *crops, slider, download, report, state), last = (in_order(step, page.results) for step in steps)
     assert download is None and "being computed" in report  # the detail comes before the full result
@@ -55,12 +65,12 @@ def test_app_handler_yields_the_detail_first_and_the_download_last(app_module, p
     size = (399, 399) if mode == "upscale" else (132, 132)
     assert Image.open(download).size == size and download.endswith("_x3_ensemble.png")
     assert ("PSNR" in report) == (mode == "compare")
-    captions = app_module.show_captions(page)(state)
+    captions = events.show_captions(page)(state)
     assert captions[page.download].label == f"Download {os.path.basename(download)}"
     assert captions[page.titles["fsrcnn"]].startswith("FSRCNN")  # titles above the crops, not on them
 
 
-def test_app_handler_turns_errors_into_messages(app_module, page, demo, tmp_path):
+def test_app_handler_turns_errors_into_messages(events, page, demo, tmp_path):
     import gradio as gr
 
     (tmp_path / "notes.txt").write_text("hello")
@@ -68,28 +78,28 @@ def test_app_handler_turns_errors_into_messages(app_module, page, demo, tmp_path
                                   (str(tmp_path / "notes.txt"), 2, "notes.txt: not an image"),
                                   (write(tmp_path, synthetic_photo(8)), 7, "scale must be one of")]:
         with pytest.raises(gr.Error, match=message):
-            list(app_module.handler(page, demo, "upscale")(image, scale, False, progress=no_progress))
+            list(events.handler(page, demo, "upscale")(image, scale, False, progress=no_progress))
 
 
-def test_app_click_and_zoom_move_every_crop(app_module, page, demo, tmp_path):
+def test_app_click_and_zoom_move_every_crop(events, page, demo, tmp_path):
     import gradio as gr
 
     src = write(tmp_path, synthetic_photo(300))
-    state = list(app_module.handler(page, demo, "upscale")(record(src), 2, True, progress=no_progress))[-1][page.job]
+    state = list(events.handler(page, demo, "upscale")(record(src), 2, True, progress=no_progress))[-1][page.job]
     click = gr.SelectData(None, {"index": [40, 250], "value": None})
-    overview, *crops, slider, moved = in_order(app_module.mover(page, demo)(state, 1, click), page.detail)
+    overview, *crops, slider, moved = in_order(events.mover(page, demo)(state, 1, click), page.detail)
     job = demo.job(state["token"])
     crop = view.crop_at(view.to_photo((40, 250), job.overview.size, job.lr_size), job.lr_size, 2, demo.margin(2))
     full = bicubic_array(synthetic_photo(300), 2)[crop.out.slices()]
     np.testing.assert_array_equal(pixels(crops[1]), full)
     assert moved["args"]["centre"] == job.centre and slider == (crops[1], crops[4])
-    zoomed = app_module.zoomer(page, demo)(moved, 2)[page.job]
+    zoomed = events.zoomer(page, demo)(moved, 2)[page.job]
     assert zoomed["zoom"] == 2 and zoomed["args"]["centre"] == job.centre
-    assert app_module.mover(page, demo)(None, 1, click) == {}  # nothing to move yet: nothing changes, no error
+    assert events.mover(page, demo)(None, 1, click) == {}  # nothing to move yet: nothing changes, no error
 
 
-def test_app_reset_clears_every_result_and_names_a_bad_file_at_once(app_module, page, demo, tmp_path):
-    reset = app_module.resetter(page, demo)
+def test_app_reset_clears_every_result_and_names_a_bad_file_at_once(events, page, demo, tmp_path):
+    reset = events.resetter(page, demo)
     good = write(tmp_path, synthetic_photo(40), name="good.png")
     (tmp_path / "bad.png").write_bytes(b"not an image at all")
     for image, message in [(record(good), "good.png*: 40×40 pixels (0.0 megapixels) → 80×80 at x2"),

@@ -83,7 +83,7 @@ def test_compare_reports_psnr_and_ssim(client):
 def test_bad_inputs_get_readable_messages_and_the_server_keeps_serving(client, tmp_path):
     (tmp_path / "notes.png").write_bytes(b"this is text with an image's name")
     (tmp_path / "huge.png").write_bytes(png_header_only(8200, 6200))  # over the default 50 megapixels
-    # All three are refused before the request joins the queue (see app.validator).
+    # All three are refused before the request joins the queue (see fsrcnn.events.validator).
     cases = [(tmp_path / "notes.png", 2, "- image: notes.png: not an image file"),
              (tmp_path / "huge.png", 2, "- image: huge.png: 8200x6200 is 50.8 megapixels, over the limit of 50.0"),
              (CAT, 5, "- scale: scale must be one of x2, x3, x4")]

@@ -2,7 +2,7 @@
 
 Each row of the table there has an id; `CASES` below holds the rows about an input file, each
 tried in `python -m fsrcnn upscale` (in-process) and in the app's two steps, the check made
-before a request is queued and the request itself (app.validator and app.handler, in-process).
+before a request is queued and the request itself (events.validator and events.handler, in-process).
 The other rows have a test of their own (`OTHER_ROWS`). Two rows also go through the live app.
 All inputs are made here, a few pixels or bytes each.
 """
@@ -268,8 +268,10 @@ def demo(stand_in_upscaler, tmp_path_factory):
 def page(app_module, demo):
     import gradio as gr
 
+    from fsrcnn.page import layout
+
     with gr.Blocks():
-        return app_module.layout(demo)
+        return layout(demo)
 
 
 def app_says(app_module, demo, path, scale=2, mode=logic.UPSCALE, page=None):
@@ -277,13 +279,15 @@ def app_says(app_module, demo, path, scale=2, mode=logic.UPSCALE, page=None):
     ('error', message) from the request itself, or ('result', report, the full result's PNG)."""
     import gradio as gr
 
+    from fsrcnn import events  # after app_module: app.py quiets Gradio and TensorFlow before they load
+
     record = {"path": str(path), "orig_name": Path(path).name} if path else None
-    checks = app_module.validator(demo, mode)(record, scale, False)
+    checks = events.validator(demo, mode)(record, scale, False)
     failed = [c["message"] for c in checks if not c["is_valid"]]
     if failed:
         return "refused at once", failed[0]
     try:
-        *_, last = app_module.handler(page, demo, mode)(record, scale, False, progress=lambda *a, **k: None)
+        *_, last = events.handler(page, demo, mode)(record, scale, False, progress=lambda *a, **k: None)
     except gr.Error as e:
         return "error", e.message
     download, report = last[page.download], last[page.report]
