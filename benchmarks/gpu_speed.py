@@ -11,7 +11,6 @@ skipped and say so, so the script ends in time. Without a GPU it times the CPU e
 """
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed import photo  # noqa: E402
+from speed import median_times, photo  # noqa: E402
 
 from fsrcnn import engines  # noqa: E402
 from fsrcnn.upscaler import Upscaler, _tensorflow_gpus  # noqa: E402
@@ -42,16 +41,6 @@ def upscalers(scales) -> dict:
         print("TensorFlow sees no GPU: a dry run, CPU engines only")
         found["CPU, ONNX Runtime"] = Upscaler(scales, device="cpu", engine="onnxruntime")
     return found
-
-
-def median_time(fn, repeat: int) -> float:
-    fn()  # warm-up: compilation for this shape
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main():
@@ -75,7 +64,8 @@ def main():
                     if time.perf_counter() - start > args.budget:
                         print(f"{row} skipped (time budget) | | |", flush=True)
                         continue
-                    t = median_time(lambda up=up, rgb=rgb, s=scale, e=tta: up.upscale_array(rgb, s, tta=e), args.repeat)
+                    t = median_times({"run": lambda up=up, rgb=rgb, s=scale, e=tta: up.upscale_array(rgb, s, tta=e)},
+                                     args.repeat)["run"]
                     baseline = baseline or t
                     mp = (size * scale) ** 2 / 1e6 / t
                     print(f"{row} {t:.3f} | {mp:.1f} | {t / baseline:.2f}x |", flush=True)
