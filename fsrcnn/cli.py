@@ -6,7 +6,7 @@ import sys
 
 from .distributed import CPUS_PER_ACTOR  # no Ray: that is imported by --ray only
 from .engines import ENGINE_HELP, ENGINES
-from .files import DEFAULT_PNG_COMPRESSION
+from .output import DEFAULT_PNG_COMPRESSION
 from .upscaler import DEFAULT_TILE  # no TensorFlow: the engines load theirs when they are built
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console

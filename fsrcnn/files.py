@@ -23,12 +23,10 @@ from tqdm import tqdm
 
 from . import output
 from .images import IMAGE_SUFFIXES, ImageError, Loaded, open_image
+from .output import DEFAULT_PNG_COMPRESSION
 from .quality import AUTO, CLEAN, choose
 from .upscaler import upscale_image
 
-# zlib level of the PNGs (png.py): 1 writes several times faster than 6, the usual default, for
-# files about a tenth larger (benchmarks/png.py measures every level); every level is lossless.
-DEFAULT_PNG_COMPRESSION = 1
 _DONE = object()  # end of a queue
 
 
@@ -139,11 +137,6 @@ def write_job(job: Job, written_from: dict, options: output.Options) -> bool:
             job.error = f"{job.path}: cannot write {job.target}: {e.strerror or e}"
     job.result = None  # free it now
     return job.error is None
-
-
-def write_png(image, target: Path, compression: int = DEFAULT_PNG_COMPRESSION) -> None:
-    """Lossless PNG (ICC profile kept) through a temporary file, renamed into place once complete."""
-    output.write(image, target, output.Options(png_compression=compression))
 
 
 def _put(q: queue.Queue, item, consumer_alive) -> None:

@@ -28,6 +28,9 @@ from . import png
 FORMATS = {"png": "PNG", "webp": "WebP", "jpeg": "JPEG"}  # name -> display name
 SUFFIXES = {"png": ".png", "webp": ".webp", "jpeg": ".jpg"}
 JPEG_QUALITY = 90
+# zlib level of the PNGs (png.py): 1 writes several times faster than 6, the usual default, for
+# files about a tenth larger (benchmarks/png.py measures every level); every level is lossless.
+DEFAULT_PNG_COMPRESSION = 1
 WEBP_LIMIT = 16383  # pixels per side the WebP format holds
 JPEG_LIMIT = 65535
 REDUCING_GAP = 3.0  # box-reduce first only where the downscale is over 3x (Pillow's advice: 2 or 3)
@@ -40,7 +43,7 @@ class Options:
 
     format: str = "png"
     quality: int | None = None
-    png_compression: int = 1
+    png_compression: int = DEFAULT_PNG_COMPRESSION
     width: int | None = None
     height: int | None = None
 
