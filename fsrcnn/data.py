@@ -82,7 +82,7 @@ def redegrade(pairs: list[Pair], chain: Chain, rng: np.random.Generator) -> list
 class PatchSampler:
     """Draws batches of (LR patch, HR patch) with random position and random dihedral transform."""
 
-    def __init__(self, pairs: list[Pair], scale: int, patch: int, batch_size: int, seed: int | None = None,
+    def __init__(self, pairs: list[Pair], scale: int, patch: int, batch_size: int, seed: int | list[int] | None = None,
                  edge: int = 0):
         self.edge = edge
         pairs = [self._padded(p, scale) for p in pairs]

@@ -154,7 +154,8 @@ class RunState:
     def exists(self) -> bool:
         return self.state_file.exists() and self.meta_file.exists()
 
-    def save(self, trainer: Trainer, epoch: int, config: TrainConfig, wall_seconds: float = 0.0):
+    def save(self, trainer: Trainer, epoch: int, config: TrainConfig, wall_seconds: float = 0.0,
+             sessions: list | None = None):
         self.dir.mkdir(parents=True, exist_ok=True)
         arrays = {f"net/{i}": w for i, w in enumerate(trainer.net.get_weights())}
         for name, opt in (("conv", trainer.conv_optimizer), ("deconv", trainer.deconv_optimizer)):
@@ -163,7 +164,11 @@ class RunState:
         tmp = self.dir / "state.tmp.npz"
         np.savez(tmp, **arrays)
         tmp.replace(self.state_file)  # atomic: a kill mid-write never leaves a broken checkpoint
-        meta = {"epochs_done": epoch, "wall_seconds": round(wall_seconds, 1), "config": asdict(config)}
+        sessions = sessions or []
+        cpu = [x.get("cpu_seconds") for x in sessions]
+        meta = {"epochs_done": epoch, "wall_seconds": round(wall_seconds, 1),
+                "cpu_seconds": round(sum(cpu), 1) if cpu and None not in cpu else None,
+                "sessions": sessions, "config": asdict(config)}
         self.meta_file.write_text(json.dumps(meta, indent=2))
         with trainer.averaged_weights() as net:
             collapse(net).save(self.dir / "last.keras")
@@ -180,9 +185,19 @@ class RunState:
                 a.assign(z[f"average/{i}"] if f"average/{i}" in z else v.value)
         return json.loads(self.meta_file.read_text())["epochs_done"]
 
+    def meta(self) -> dict:
+        return json.loads(self.meta_file.read_text()) if self.exists() else {}
+
+    def epochs_done(self) -> int:
+        return int(self.meta().get("epochs_done", 0))
+
     def wall_seconds(self) -> float:
         """Training time of the run so far, over all its sessions (0 for runs made before it was kept)."""
-        return float(json.loads(self.meta_file.read_text()).get("wall_seconds", 0.0)) if self.exists() else 0.0
+        return float(self.meta().get("wall_seconds", 0.0))
+
+    def sessions(self) -> list[dict]:
+        """One entry per process that trained this run: its seed, epochs, wall and CPU seconds (the lineage)."""
+        return list(self.meta().get("sessions", []))
 
 
 class Validate(keras.callbacks.Callback):
@@ -257,13 +272,20 @@ class Redegrade(keras.callbacks.Callback):
 
 
 class SaveState(keras.callbacks.Callback):
+    """Checkpoint after every epoch, with this process's session appended to the run's record."""
+
     def __init__(self, state: RunState, config: TrainConfig):
         super().__init__()
         self.state, self.config = state, config
         self.previous, self.started = state.wall_seconds(), time.time()
+        self.sessions, self.first_epoch = state.sessions(), state.epochs_done()
+        self.cpu_started = time.process_time()  # all of this process's threads
 
     def on_epoch_end(self, epoch, logs=None):
-        self.state.save(self.model, epoch + 1, self.config, self.previous + time.time() - self.started)
+        wall = time.time() - self.started
+        this = {"seed": self.config.seed, "first_epoch": self.first_epoch, "epochs_done": epoch + 1,
+                "wall_seconds": round(wall, 1), "cpu_seconds": round(time.process_time() - self.cpu_started, 1)}
+        self.state.save(self.model, epoch + 1, self.config, self.previous + wall, self.sessions + [this])
 
 
 def make_trainer(config: TrainConfig) -> Trainer:
@@ -310,7 +332,11 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
     chain = config.chain()
     pairs = load_pairs(config.data, config.scale, config.downscales, chain, config.seed)
     edge = receptive_radius(config.scale, config.m) if config.mirror_edges else 0
-    sampler = PatchSampler(pairs, config.scale, config.patch, config.batch_size, config.seed, edge)
+    # A resumed run draws a fresh patch stream that still follows from the recipe's seed (and the epoch
+    # it resumes at), so resuming never needs a new --seed and never replays the patches it saw.
+    first = run.epochs_done() if resume else 0
+    patch_seed = None if config.seed is None else [config.seed, first]
+    sampler = PatchSampler(pairs, config.scale, config.patch, config.batch_size, patch_seed, edge)
     log.info("%d training images (with shrunk copies) ready in %.1fs", len(sampler), time.time() - t0)
 
     gpus = tf.config.list_logical_devices("GPU")

@@ -285,6 +285,11 @@ jpeg_quality = [30, 60]
     assert main(["train", "--recipe", str(recipe), "--epochs", "3", "--resume"]) == 0
     resumed = json.loads((tmp_path / "run" / "state.json").read_text())
     assert resumed["epochs_done"] == 3 and resumed["wall_seconds"] > state["wall_seconds"]
+    # Each process that trained the run is one session of its record: the lineage's seeds and CPU time.
+    first, second = resumed["sessions"]
+    assert (first["first_epoch"], first["epochs_done"], second["first_epoch"], second["epochs_done"]) == (0, 1, 1, 3)
+    assert first["seed"] == second["seed"] == 5 and first["cpu_seconds"] > 0
+    assert resumed["cpu_seconds"] == round(first["cpu_seconds"] + second["cpu_seconds"], 1)
     with open(tmp_path / "run" / "log.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
 
