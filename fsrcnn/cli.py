@@ -2,6 +2,7 @@
 import argparse
 import logging
 import os
+import shlex
 import sys
 
 from .distributed import CPUS_PER_ACTOR  # no Ray: that is imported by --ray only
@@ -25,7 +26,10 @@ def _train(args) -> int:
         given = getattr(args, f.name, None)
         if given is not None:
             values[f.name] = given
-    train(TrainConfig(**values), resume=args.resume)
+    recipe = args.recipe
+    if recipe and not os.path.relpath(recipe).startswith(".."):
+        recipe = os.path.relpath(recipe)  # lineage.json names recipes from the repository root
+    train(TrainConfig(**values), resume=args.resume, recipe=recipe, command=args.command)
     return 0
 
 
@@ -238,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command = "python -m fsrcnn " + shlex.join(argv)  # what training records in its run's lineage
     try:
         return args.func(args)
     except (ValueError, OSError, RuntimeError) as e:

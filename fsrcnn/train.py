@@ -22,7 +22,7 @@ import math
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import keras
@@ -34,6 +34,7 @@ from .data import PatchSampler, load_pairs, make_pair, redegrade
 from .degradations import apply_spec
 from .images import list_images, read_rgb_or_gray
 from .imresize import imresize
+from .lineage import LINEAGE, entry, record
 from .metrics import luma
 from .model import DECONV_NAME, build_fsrcnn, luma_forward, receptive_radius, subpixel_kernel
 from .reparam import CollapsibleConv2D, build_collapsible, collapse, start_from
@@ -200,6 +201,15 @@ class RunState:
         return list(self.meta().get("sessions", []))
 
 
+def shipped_weights(run_dir: str | Path) -> list[np.ndarray]:
+    """The plain FSRCNN arrays a run's checkpoint ships: its averaged weights, collapsed (what --output saves)."""
+    run = RunState(Path(run_dir))
+    trainer = make_trainer(replace(TrainConfig(**run.meta()["config"]), init_from=None))
+    run.load(trainer)
+    trainer.use_averages()
+    return [np.asarray(w) for w in collapse(trainer.net).get_weights()]
+
+
 class Validate(keras.callbacks.Callback):
     """PSNR on Y (border = scale) of the network and of bicubic on a validation folder, each epoch.
 
@@ -274,16 +284,17 @@ class Redegrade(keras.callbacks.Callback):
 class SaveState(keras.callbacks.Callback):
     """Checkpoint after every epoch, with this process's session appended to the run's record."""
 
-    def __init__(self, state: RunState, config: TrainConfig):
+    def __init__(self, state: RunState, config: TrainConfig, command: str | None = None):
         super().__init__()
-        self.state, self.config = state, config
+        self.state, self.config, self.command = state, config, command
         self.previous, self.started = state.wall_seconds(), time.time()
         self.sessions, self.first_epoch = state.sessions(), state.epochs_done()
         self.cpu_started = time.process_time()  # all of this process's threads
 
     def on_epoch_end(self, epoch, logs=None):
         wall = time.time() - self.started
-        this = {"seed": self.config.seed, "first_epoch": self.first_epoch, "epochs_done": epoch + 1,
+        this = {"command": self.command, "seed": self.config.seed, "first_epoch": self.first_epoch,
+                "epochs_done": epoch + 1,
                 "wall_seconds": round(wall, 1), "cpu_seconds": round(time.process_time() - self.cpu_started, 1)}
         self.state.save(self.model, epoch + 1, self.config, self.previous + wall, self.sessions + [this])
 
@@ -317,8 +328,12 @@ def make_trainer(config: TrainConfig) -> Trainer:
     return trainer
 
 
-def train(config: TrainConfig, resume: bool = False) -> Trainer:
-    """Train (or resume) a run in `config.run_dir`; returns the trainer with the final weights."""
+def train(config: TrainConfig, resume: bool = False, recipe: str | None = None, command: str | None = None) -> Trainer:
+    """Train (or resume) a run in `config.run_dir`; returns the trainer with the final weights.
+
+    `command` (as typed) is recorded with each session, and `recipe` with the output in the
+    lineage.json beside it (fsrcnn/lineage.py).
+    """
     missing = [name for name in ("data", "scale", "run_dir") if not getattr(config, name)]
     if missing:
         raise ValueError(f"training needs {', '.join(missing)} (as options or in the recipe)")
@@ -348,7 +363,7 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
     if done:
         print(f"resuming {run.dir} after epoch {done}/{config.epochs}", flush=True)
 
-    callbacks = [SaveState(run, config), keras.callbacks.CSVLogger(str(run.dir / "log.csv"), append=True)]
+    callbacks = [SaveState(run, config, command), keras.callbacks.CSVLogger(str(run.dir / "log.csv"), append=True)]
     if config.val:
         callbacks.insert(0, Validate(config.val, config.scale, list(config.val_degrade), config.val_crop))
     if chain:
@@ -376,5 +391,6 @@ def train(config: TrainConfig, resume: bool = False) -> Trainer:
     if config.output:
         Path(config.output).parent.mkdir(parents=True, exist_ok=True)
         collapse(trainer.net).save(config.output)
-        print(f"saved {config.output}", flush=True)
+        record(config.output, entry(config.output, run.meta(), recipe))
+        print(f"saved {config.output} (its lineage: {Path(config.output).parent / LINEAGE})", flush=True)
     return trainer

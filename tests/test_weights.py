@@ -97,6 +97,15 @@ def test_lineage_records_every_shipped_file():
     assert set(doc["files"]) == {p.name for p in WEIGHTS.glob("fsrcnn_*.keras")}
     for name, entry in doc["files"].items():
         assert entry["sha256"] == hashlib.sha256((WEIGHTS / name).read_bytes()).hexdigest(), name
+        if "recipe" in entry:  # written by `train` (fsrcnn/lineage.py): its run's averages, collapsed
+            from fsrcnn.train import shipped_weights
+            from fsrcnn.weights import load_model
+
+            arrays = shipped_weights(ROOT / entry["run_dir"])
+            for a, b in zip(load_model(WEIGHTS / name).get_weights(), arrays, strict=True):
+                np.testing.assert_allclose(a, b, rtol=0, atol=1e-6, err_msg=name)
+            continue
+        # Files from before the recipes: hand-made chains of runs (the "runs" table).
         run = ROOT / entry["resumable_run"]
         assert (run / "state.json").exists() and (run / "state.npz").exists(), f"{run} cannot resume"
         # The shipped file is the run's averaged weights (--ema), in the order Keras trains them.
