@@ -65,7 +65,7 @@ def _show(value) -> str:
 
 
 def _evaluate(args) -> int:
-    from .evaluate import evaluate_folder, format_table
+    from .evaluate import Table, evaluate_folder, format_table, write_record
     from .images import list_images
     from .upscaler import Upscaler
 
@@ -74,12 +74,17 @@ def _evaluate(args) -> int:
     installed = upscaler.bank.installed()
     models = args.model or (list(installed) + ["auto"] if len(installed) > 1 else ["clean"])
     print(f"device: {upscaler.device_name}")
+    tables = []
     for spec in args.degrade or [""]:
         for scale in scales:
             for folder in args.data:
                 rows = evaluate_folder(upscaler, folder, scale, args.tta, spec, models)
-                name = os.path.basename(os.path.normpath(folder))
-                print(format_table(name, scale, rows, len(list_images(folder)), spec) + "\n", flush=True)
+                name, images = os.path.basename(os.path.normpath(folder)), len(list_images(folder))
+                print(format_table(name, scale, rows, images, spec) + "\n", flush=True)
+                tables.append(Table(name, scale, spec, images, rows))
+    if args.record:
+        write_record(args.record, args.command, upscaler, tables)
+        print(f"recorded in {args.record}")
     return 0
 
 
@@ -174,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weights-dir", help="folder with fsrcnn_x{2,3,4}.keras (default: the shipped weights/)")
     e.add_argument("--device", choices=("cpu", "gpu"), help="default: GPU when TensorFlow sees one")
     e.add_argument("--engine", choices=tuple(ENGINES), help=ENGINE_HELP)
+    e.add_argument("--record", metavar="FILE.json",
+                   help="also write the tables as JSON, with this command and the SHA-256 of each weight file "
+                   "(the model card's tables are made from such records: python -m fsrcnn.card)")
     e.set_defaults(func=_evaluate)
 
     u = sub.add_parser(

@@ -9,7 +9,8 @@ would have (a real JPEG, or a PNG for noise), which is decoded like any upload; 
 that file to choose its weights (quality.choose), exactly as the command line and the app do.
 """
 import io
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from .degradations import encode_spec
 from .images import list_images, open_image, read_rgb_or_gray
 from .imresize import degrade, modcrop
+from .lineage import sha256
 from .metrics import psnr_ssim_y
 from .quality import AUTO, choose
 from .upscaler import Upscaler, bicubic_array
@@ -75,6 +77,27 @@ def evaluate_folder(upscaler: Upscaler, folder: str | Path, scale: int, tta: boo
     note = "chose " + ", ".join(f"{m} {n}" for m, n in picked.items())
     return [Row(name, *np.mean(values, axis=0), note if name.startswith("FSRCNN auto") else "")
             for name, values in scores.items()]
+
+
+@dataclass
+class Table:
+    set: str
+    scale: int
+    degrade: str
+    images: int
+    rows: list[Row]
+
+
+def write_record(path: str | Path, command: str, upscaler: Upscaler, tables: list[Table]) -> None:
+    """What evaluate printed, as JSON: the command, the weight files (by SHA-256) and every table."""
+    record = {
+        "command": command,
+        "device": upscaler.device_name,
+        "weights": {Path(p).name: sha256(p) for p in upscaler.bank.paths.values() if Path(p).exists()},
+        "tables": [asdict(t) for t in tables],
+    }
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(record, indent=1) + "\n")
 
 
 def format_table(name: str, scale: int, rows: list[Row], images: int, degrade_spec: str = "") -> str:

@@ -119,7 +119,7 @@ class Upscaler:
                 if self.weights[variant, scale].scale != scale:
                     raise WeightsError(f"weight file {path} holds an x{self.weights[variant, scale].scale} "
                                        f"model, not x{scale}")
-        self.bank = Bank(self.weights)
+        self.bank = Bank(self.weights, {} if models else bank.paths)  # paths: what evaluate --record names
         self._programs, self._programs_lock = {}, threading.Lock()  # tiles ask from several threads
         self._running, self._quiet = 0, threading.Condition()  # blocks in flight; release_memory waits for 0
         self._requests, self._warm, self._warming = 0, threading.Event(), threading.Event()  # see serving, warm_up
