@@ -22,12 +22,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .evaluate import ENSEMBLE
+
 # Dong, Loy, Tang, ECCV 2016, FSRCNN(56,12,4) and bicubic as published (PSNR, dB); our copies of
 # the sets read a little differently, so the card compares gains over bicubic.
 PAPER = {("Set5", 2): (37.00, 33.66), ("Set5", 3): (33.16, 30.39), ("Set5", 4): (30.71, 28.42),
          ("Set14", 2): (32.63, 30.24), ("Set14", 3): (29.43, 27.55), ("Set14", 4): (27.59, 26.00)}
 BLOCK = re.compile(r"(<!-- table (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
-ENSEMBLE = " + self-ensemble"
 UNDEGRADED = ("", "none", "clean")  # evaluate's --degrade for the standard shrink alone
 
 
