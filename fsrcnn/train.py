@@ -16,19 +16,19 @@ Weight averaging (--ema): at the end of a run the raw weights still move the val
 that noise out, so the average is what gets validated, saved as last.keras and shipped.
 """
 import contextlib
-import json
 import logging
 import math
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from .checkpoint import RunState
 from .config import TrainConfig
 from .data import PatchSampler, load_pairs, make_pair, redegrade
 from .degradations import apply_spec
@@ -140,65 +140,6 @@ class Trainer(keras.Model):
     def use_averages(self):
         for v, a in zip(self.net.trainable_variables, self.averages, strict=False):
             v.assign(a.value)
-
-
-class RunState:
-    """Everything needed to resume: network weights (raw and averaged), both optimizers' slots, epochs done.
-
-    Kept as one small .npz plus a JSON file, so runs can be committed and resumed anywhere.
-    """
-
-    def __init__(self, run_dir: Path):
-        self.dir = Path(run_dir)
-        self.state_file, self.meta_file = self.dir / "state.npz", self.dir / "state.json"
-
-    def exists(self) -> bool:
-        return self.state_file.exists() and self.meta_file.exists()
-
-    def save(self, trainer: Trainer, epoch: int, config: TrainConfig, wall_seconds: float = 0.0,
-             sessions: list | None = None):
-        self.dir.mkdir(parents=True, exist_ok=True)
-        arrays = {f"net/{i}": w for i, w in enumerate(trainer.net.get_weights())}
-        for name, opt in (("conv", trainer.conv_optimizer), ("deconv", trainer.deconv_optimizer)):
-            arrays.update({f"{name}/{i}": np.asarray(v) for i, v in enumerate(opt.variables)})
-        arrays.update({f"average/{i}": a.numpy() for i, a in enumerate(trainer.averages)})
-        tmp = self.dir / "state.tmp.npz"
-        np.savez(tmp, **arrays)
-        tmp.replace(self.state_file)  # atomic: a kill mid-write never leaves a broken checkpoint
-        sessions = sessions or []
-        cpu = [x.get("cpu_seconds") for x in sessions]
-        meta = {"epochs_done": epoch, "wall_seconds": round(wall_seconds, 1),
-                "cpu_seconds": round(sum(cpu), 1) if cpu and None not in cpu else None,
-                "sessions": sessions, "config": asdict(config)}
-        self.meta_file.write_text(json.dumps(meta, indent=2))
-        with trainer.averaged_weights() as net:
-            collapse(net).save(self.dir / "last.keras")
-
-    def load(self, trainer: Trainer) -> int:
-        trainer.build_optimizers()
-        with np.load(self.state_file) as z:
-            trainer.net.set_weights([z[f"net/{i}"] for i in range(len(trainer.net.get_weights()))])
-            for name, opt in (("conv", trainer.conv_optimizer), ("deconv", trainer.deconv_optimizer)):
-                for i, v in enumerate(opt.variables):
-                    v.assign(z[f"{name}/{i}"])
-            for i, (a, v) in enumerate(zip(trainer.averages, trainer.net.trainable_variables, strict=False)):
-                # A run started without --ema starts its average at the checkpoint's weights.
-                a.assign(z[f"average/{i}"] if f"average/{i}" in z else v.value)
-        return json.loads(self.meta_file.read_text())["epochs_done"]
-
-    def meta(self) -> dict:
-        return json.loads(self.meta_file.read_text()) if self.exists() else {}
-
-    def epochs_done(self) -> int:
-        return int(self.meta().get("epochs_done", 0))
-
-    def wall_seconds(self) -> float:
-        """Training time of the run so far, over all its sessions (0 for runs made before it was kept)."""
-        return float(self.meta().get("wall_seconds", 0.0))
-
-    def sessions(self) -> list[dict]:
-        """One entry per process that trained this run: its seed, epochs, wall and CPU seconds (the lineage)."""
-        return list(self.meta().get("sessions", []))
 
 
 def shipped_weights(run_dir: str | Path) -> list[np.ndarray]:
