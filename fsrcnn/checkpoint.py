@@ -63,7 +63,7 @@ class RunState:
             for i, (a, v) in enumerate(zip(trainer.averages, trainer.net.trainable_variables, strict=False)):
                 # A run started without --ema starts its average at the checkpoint's weights.
                 a.assign(z[f"average/{i}"] if f"average/{i}" in z else v.value)
-        return json.loads(self.meta_file.read_text())["epochs_done"]
+        return self.epochs_done()
 
     def meta(self) -> dict:
         return json.loads(self.meta_file.read_text()) if self.exists() else {}

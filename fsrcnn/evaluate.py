@@ -18,10 +18,10 @@ import numpy as np
 from .degradations import encode_spec
 from .images import list_images, open_image, read_rgb_or_gray
 from .imresize import degrade, modcrop
-from .lineage import sha256
 from .metrics import psnr_ssim_y
 from .quality import AUTO, choose
 from .upscaler import Upscaler, bicubic_array
+from .weights import sha256
 
 ENSEMBLE = " + self-ensemble"
 

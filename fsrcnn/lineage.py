@@ -7,19 +7,15 @@ paper's transfer between scales, or photo weights from clean ones), that file's 
 entry continues the chain. It also updates that file's line in the SHA256SUMS there, so it loads.
 `problems` says what keeps a folder's files from being recipe runs only.
 """
-import hashlib
 import json
 import os
 import shlex
 from pathlib import Path
 
 from .config import load_recipe
+from .weights import record_sha256, sha256
 
 LINEAGE = "lineage.json"
-
-
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def recipe_command(recipe: str | Path) -> str:
@@ -51,11 +47,7 @@ def record(output: str | Path, item: dict) -> None:
     doc = json.loads(path.read_text()) if path.exists() else {}
     doc.setdefault("files", {})[output.name] = item
     path.write_text(json.dumps(doc, indent=1) + "\n")
-    sums = output.parent / "SHA256SUMS"
-    if sums.exists():
-        kept = [line for line in sums.read_text().splitlines() if line.split()[-1].lstrip("*") != output.name]
-        lines = sorted([*kept, f"{item['sha256']}  {output.name}"], key=lambda line: line.split()[-1])
-        sums.write_text("\n".join(lines) + "\n")
+    record_sha256(output)
 
 
 def _words(command: str) -> list[str]:

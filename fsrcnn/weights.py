@@ -33,9 +33,25 @@ class WeightsError(RuntimeError):
     """A weight file is missing or unusable; the message names the file and how to get it back."""
 
 
+SUMS = "SHA256SUMS"  # beside the weight files, in `sha256sum` format
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def record_sha256(path: Path) -> None:
+    """Set the line of `path` in the SHA256SUMS beside it (when there is one) to the file as it is now."""
+    sums = path.parent / SUMS
+    if sums.exists():
+        kept = [line for line in sums.read_text().splitlines() if line.split()[-1].lstrip("*") != path.name]
+        lines = sorted([*kept, f"{sha256(path)}  {path.name}"], key=lambda line: line.split()[-1])
+        sums.write_text("\n".join(lines) + "\n")
+
+
 def recorded_sha256(path: Path) -> str | None:
     """The checksum that SHA256SUMS beside a weight file records for it (`sha256sum` format)."""
-    sums = path.parent / "SHA256SUMS"
+    sums = path.parent / SUMS
     if not sums.exists():
         return None
     for line in sums.read_text().splitlines():
@@ -62,7 +78,7 @@ def check_file(path: str | Path) -> Path:
         raise WeightsError(f"weight file {path} is missing: {_restore_hint(path)}")
     expected = recorded_sha256(path)
     if expected is not None:
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        actual = sha256(path)
         if actual != expected:
             raise WeightsError(
                 f"weight file {path} is damaged or was changed (SHA-256 {actual[:12]}..., SHA256SUMS records "

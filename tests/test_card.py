@@ -5,7 +5,7 @@ from PIL import Image
 
 from fsrcnn.card import paper_gain, records, refresh, render, standard
 from fsrcnn.cli import main
-from fsrcnn.lineage import sha256
+from fsrcnn.weights import sha256
 from helpers import ROOT, WEIGHTS, make_two_model_weights, synthetic_photo
 
 CARDS = [ROOT / "README.md", WEIGHTS / "README.md"]

@@ -5,9 +5,9 @@ import pytest
 from PIL import Image
 
 from fsrcnn.cli import main
-from fsrcnn.lineage import LINEAGE, problems, session_problem, sha256
+from fsrcnn.lineage import LINEAGE, problems, session_problem
 from fsrcnn.train import shipped_weights
-from fsrcnn.weights import check_file, load_model
+from fsrcnn.weights import check_file, load_model, sha256
 from helpers import ROOT, WEIGHTS, synthetic_photo
 
 
