@@ -62,7 +62,9 @@ class TrainConfig:
                                      "degrades the LR images anew with it (blur, noise, JPEG)")
     mirror_edges: bool = _opt(True, "draw patches from inside the images only, without the mirrored margin "
                               "inference adds (reproduces runs made before the margin)", flag="--interior-only")
-    jit_compile: bool = _opt(True, "do not compile the training step with XLA", flag="--no-xla")
+    jit_compile: bool = _opt(True, "never compile the training step with XLA (by default Keras compiles it where "
+                             "TensorFlow sees a GPU, and not on a CPU-only machine, where it costs more: "
+                             "benchmarks/train_step.py)", flag="--no-xla")
     seed: int | None = _opt(None, "random seed")
 
     @property

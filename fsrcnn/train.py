@@ -299,7 +299,7 @@ def train(config: TrainConfig, resume: bool = False, recipe: str | None = None, 
     strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     with strategy.scope():
         trainer = make_trainer(config)
-        trainer.compile(jit_compile=config.jit_compile)
+        trainer.compile(jit_compile="auto" if config.jit_compile else False)
         done = run.load(trainer) if resume and run.exists() else 0
     if done:
         print(f"resuming {run.dir} after epoch {done}/{config.epochs}", flush=True)
