@@ -24,8 +24,10 @@ def recipe_command(recipe: str | Path) -> str:
 
 def entry(output: str | Path, meta: dict, recipe: str | None) -> dict:
     """The lineage entry of `output`, saved by the run whose state.json holds `meta`."""
-    config, cpu = meta["config"], meta.get("cpu_seconds")
+    config, cpu, sessions = meta["config"], meta.get("cpu_seconds"), meta.get("sessions", [])
     init = config.get("init_from")
+    # The file as the run's first session found it (recorded then); runs older than that record: as it is now.
+    started_from = sessions[0].get("init_from_sha256") if sessions else None
     return {
         "sha256": sha256(output),
         "recipe": recipe,
@@ -34,9 +36,9 @@ def entry(output: str | Path, meta: dict, recipe: str | None) -> dict:
         "epochs": meta["epochs_done"],
         "wall_hours": round(meta.get("wall_seconds", 0.0) / 3600, 2),
         "cpu_hours": None if cpu is None else round(cpu / 3600, 2),
-        "sessions": meta.get("sessions", []),
+        "sessions": sessions,
         "init_from": init,
-        "init_from_sha256": sha256(init) if init else None,
+        "init_from_sha256": (started_from or sha256(init)) if init else None,
     }
 
 

@@ -38,7 +38,7 @@ from .lineage import LINEAGE, entry, record
 from .metrics import luma
 from .model import DECONV_NAME, build_fsrcnn, luma_forward, receptive_radius, subpixel_kernel
 from .reparam import CollapsibleConv2D, build_collapsible, collapse, start_from
-from .weights import load_model
+from .weights import load_model, sha256
 
 log = logging.getLogger(__name__)
 
@@ -231,11 +231,15 @@ class SaveState(keras.callbacks.Callback):
         self.previous, self.started = state.wall_seconds(), time.time()
         self.sessions, self.first_epoch = state.sessions(), state.epochs_done()
         self.cpu_started = time.process_time()  # all of this process's threads
+        # The file a new run starts from, as it is now: the lineage names this one, even if
+        # the file is replaced before the run ends.
+        init = config.init_from if self.first_epoch == 0 else None
+        self.started_from = {"init_from_sha256": sha256(init)} if init else {}
 
     def on_epoch_end(self, epoch, logs=None):
         wall = time.time() - self.started
         this = {"command": self.command, "seed": self.config.seed, "first_epoch": self.first_epoch,
-                "epochs_done": epoch + 1,
+                "epochs_done": epoch + 1, **self.started_from,
                 "wall_seconds": round(wall, 1), "cpu_seconds": round(time.process_time() - self.cpu_started, 1)}
         self.state.save(self.model, epoch + 1, self.config, self.previous + wall, self.sessions + [this])
 

@@ -60,6 +60,17 @@ def test_recipe_runs_record_their_lineage_and_a_changed_file_breaks_it(tmp_path)
         for a, b in zip(load_model(path).get_weights(), shipped_weights(tmp_path / run), strict=True):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
 
+    # The clean recipe grows and runs on while the photo run is paused: the photo file, finished
+    # after that, names the clean file it started from, which is no longer the one shipped.
+    started = sha256(clean)
+    write_recipe(recipes / "clean.toml", photos, tmp_path / "run-clean", clean, epochs=3)
+    assert main(["train", "--recipe", str(recipes / "clean.toml"), "--resume"]) == 0
+    write_recipe(recipes / "photo.toml", photos, tmp_path / "run-photo", photo, epochs=2, init_from=clean)
+    assert main(["train", "--recipe", str(recipes / "photo.toml"), "--resume"]) == 0
+    files = json.loads((weights / LINEAGE).read_text())["files"]
+    assert files["photo.keras"]["init_from_sha256"] == started != files["clean.keras"]["sha256"]
+    assert [p for p in problems(weights, recipes) if "photo.keras: started from" in p]
+
     # Retraining the clean file outside its recipe leaves the photo file started from an older one.
     assert main(["train", "--recipe", str(recipes / "clean.toml"), "--run-dir", str(tmp_path / "other")]) == 0
     found = problems(weights, recipes)
