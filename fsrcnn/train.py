@@ -304,6 +304,9 @@ def train(config: TrainConfig, resume: bool = False, recipe: str | None = None, 
     with strategy.scope():
         trainer = make_trainer(config)
         trainer.compile(jit_compile="auto" if config.jit_compile else False)
+        # Every slot of both optimizers exists from the start, so that a checkpoint taken while only
+        # the deconvolution learns (a transfer's first epochs) still holds the body's, to resume from.
+        trainer.build_optimizers()
         done = run.load(trainer) if resume and run.exists() else 0
     if done:
         print(f"resuming {run.dir} after epoch {done}/{config.epochs}", flush=True)

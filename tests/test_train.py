@@ -331,3 +331,30 @@ def test_a_collapsible_run_ships_plain_fsrcnn_and_resumes(photos, tmp_path):
     trainer = train(config(photos, tmp_path, epochs=2, **branches), resume=True)
     assert RunState(run).load(make_trainer(config(photos, tmp_path, epochs=2, **branches))) == 2
     assert not np.allclose(np.asarray(load_model(out)(lr)), np.asarray(shipped(lr)))
+
+
+def test_a_transfer_between_scales_first_trains_only_the_new_deconvolution(photos, tmp_path):
+    # What the clean x4 recipe does: a collapsible x4 run started from a plain x3 file.
+    from fsrcnn.model import DECONV_NAME, build_fsrcnn
+    from fsrcnn.weights import load_model
+
+    source, out = tmp_path / "x3.keras", tmp_path / "x4.keras"
+    build_fsrcnn(3).save(source)
+    transfer = dict(scale=4, patch=16, init_from=str(source), deconv_only_epochs=1, expansion=8, edges=True,
+                    identity=True, ema=0.9, output=str(out))
+
+    def body_and_deconv(path):
+        net = load_model(path)
+        deconv = {id(v) for v in net.get_layer(DECONV_NAME).weights}
+        return [v.numpy() for v in net.weights if id(v) not in deconv], net.get_layer(DECONV_NAME).get_weights()
+
+    start_body, start_deconv = body_and_deconv(source)
+    train(config(photos, tmp_path, epochs=1, **transfer))
+    body, deconv = body_and_deconv(out)
+    for a, b in zip(body, start_body, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert not np.allclose(deconv[0], start_deconv[0])
+    # Resumed past the first epoch, every layer learns.
+    train(config(photos, tmp_path, epochs=2, **transfer), resume=True)
+    body, _ = body_and_deconv(out)
+    assert not all(np.allclose(a, b, atol=1e-6) for a, b in zip(body, start_body, strict=True))
