@@ -97,6 +97,15 @@ def grid(record: dict, scale: int, sets: list[str] | None = None, metric: str = 
     return "\n".join(lines)
 
 
+def cpu_time(sessions: list[dict]) -> str:
+    """CPU hours over a run's sessions, saying how many were measured (the first ones of some runs were not)."""
+    known = [s["cpu_seconds"] for s in sessions if s.get("cpu_seconds") is not None]
+    if not known:
+        return "not recorded"
+    hours = f"{sum(known) / 3600:.1f} h"
+    return hours if len(known) == len(sessions) else f"{hours} in {len(known)} of {len(sessions)} sessions"
+
+
 def lineage(doc: dict) -> str:
     """Per weight file: the command that made it, its epochs, time and starting file (lineage.json)."""
     lines = ["| file | made by | epochs | wall time | CPU time | started from |", "|---|---|---|---|---|---|"]
@@ -105,7 +114,7 @@ def lineage(doc: dict) -> str:
             sessions = len(item["sessions"])
             cells = [f"`{item['command']}` ({sessions} session{'s' * (sessions > 1)})", str(item["epochs"]),
                      f"{item['wall_hours']:.1f} h",
-                     "not recorded" if item["cpu_hours"] is None else f"{item['cpu_hours']:.1f} h",
+                     cpu_time(item["sessions"]),
                      f"`{item['init_from']}`" if item["init_from"] else "scratch"]
         else:  # before the recipes: a hand-made chain of runs, listed in the file's "runs"
             cells = [f"a chain of {len(item['lineage'])} runs, not a recipe", str(item["epochs_in_all"]), "", "", ""]

@@ -3,7 +3,7 @@ import json
 import pytest
 from PIL import Image
 
-from fsrcnn.card import paper_gain, records, refresh, render, standard
+from fsrcnn.card import cpu_time, paper_gain, records, refresh, render, standard
 from fsrcnn.cli import main
 from fsrcnn.weights import sha256
 from helpers import ROOT, WEIGHTS, make_two_model_weights, synthetic_photo
@@ -45,6 +45,13 @@ def test_the_standard_table_sets_our_gain_against_the_papers():
     line = standard(record).splitlines()[-1]
     assert line.startswith("| Set14 | x2 | 30.33 / 0.8700 | 32.80 / 0.9100 (+2.47) |")
     assert line.endswith("| +2.39 | +0.08 |")
+
+
+def test_cpu_time_says_how_many_sessions_it_covers():
+    measured, unmeasured = {"cpu_seconds": 5400.0}, {"cpu_seconds": None}
+    assert cpu_time([measured, measured]) == "3.0 h"
+    assert cpu_time([unmeasured, measured, measured]) == "3.0 h in 2 of 3 sessions"
+    assert cpu_time([unmeasured]) == "not recorded"
 
 
 @pytest.mark.parametrize("card", CARDS, ids=lambda p: p.relative_to(ROOT).as_posix())
