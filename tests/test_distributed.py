@@ -107,6 +107,8 @@ def run_and_kill(upscaler, inputs, out, item_seconds, **kwargs):
     from fsrcnn.distributed import upscale_files_ray
 
     result, err = {}, io.StringIO()
+    # An earlier run's actors may still be shutting down: killing one of those would touch nothing here.
+    earlier = set(workers())
 
     def run():
         result["summary"] = upscale_files_ray(upscaler, inputs, out, 2, tta=True, out=io.StringIO(), err=err,
@@ -116,9 +118,10 @@ def run_and_kill(upscaler, inputs, out, item_seconds, **kwargs):
     thread.start()
     killed = None
     while thread.is_alive() and killed is None:
-        if out.is_dir() and any(p.suffix == ".png" for p in out.iterdir()) and workers():
+        ours = [pid for pid in workers() if pid not in earlier]
+        if out.is_dir() and any(p.suffix == ".png" for p in out.iterdir()) and ours:
             time.sleep(item_seconds / 2)
-            killed = workers()[0]
+            killed = ours[0]
             os.kill(killed, signal.SIGKILL)
         time.sleep(0.01)
     thread.join(timeout=300)
@@ -132,7 +135,7 @@ def many_photos(tmp_path_factory, stand_in_weights):
     how long one photo takes on one core (the local run has every core)."""
     folder = tmp_path_factory.mktemp("many")
     for i in range(8):
-        Image.fromarray(synthetic_photo(192, i)).save(folder / f"p{i}.png")
+        Image.fromarray(synthetic_photo(320, i)).save(folder / f"p{i}.png")
     inputs, _ = find_inputs([folder])
     upscaler = Upscaler([2], weights_dir=stand_in_weights, variants=("clean",))
     from fsrcnn.files import upscale_files
