@@ -110,14 +110,10 @@ def lineage(doc: dict) -> str:
     """Per weight file: the command that made it, its epochs, time and starting file (lineage.json)."""
     lines = ["| file | made by | epochs | wall time | CPU time | started from |", "|---|---|---|---|---|---|"]
     for name, item in doc["files"].items():
-        if "recipe" in item:
-            sessions = len(item["sessions"])
-            cells = [f"`{item['command']}` ({sessions} session{'s' * (sessions > 1)})", str(item["epochs"]),
-                     f"{item['wall_hours']:.1f} h",
-                     cpu_time(item["sessions"]),
-                     f"`{item['init_from']}`" if item["init_from"] else "scratch"]
-        else:  # before the recipes: a hand-made chain of runs, listed in the file's "runs"
-            cells = [f"a chain of {len(item['lineage'])} runs, not a recipe", str(item["epochs_in_all"]), "", "", ""]
+        sessions = len(item["sessions"])
+        cells = [f"`{item['command']}` ({sessions} session{'s' * (sessions > 1)})", str(item["epochs"]),
+                 f"{item['wall_hours']:.1f} h", cpu_time(item["sessions"]),
+                 f"`{item['init_from']}`" if item["init_from"] else "scratch"]
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -92,7 +92,5 @@ def test_a_session_may_only_resume_its_recipe(extra, allowed):
     assert session_problem(recipe, {"command": None}) is not None  # sessions nobody recorded
 
 
-@pytest.mark.xfail(strict=True, reason="issue 40: the clean weights (and the photo weights made from them) "
-                   "are being rebuilt by fsrcnn/recipes/clean_x*.toml; until then their lineage is hand-made runs")
 def test_every_shipped_file_is_a_recipe_run():
     assert problems(WEIGHTS, ROOT / "fsrcnn" / "recipes", ROOT) == []
