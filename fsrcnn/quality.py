@@ -47,6 +47,7 @@ LIGHT_NOISE_BELOW = models.LIGHT.noise[1]  # colour noise up to which the light 
 UNTOUCHED_SHARE = 0.01
 GRAY_NOISE_THRESHOLD = 3.5  # in the luma of gray images, where texture and noise are harder to tell apart
 MIN_SIDE = 96
+MIN_BLOCKS = 16  # noise is read on at least this many 8x8 blocks left by clipping, else on all
 SAMPLE_SIDE = 1024  # lossless files are judged on their central crop of this size (a crop keeps the grid)
 
 
@@ -67,10 +68,14 @@ def jpeg_quality(image: Image.Image) -> int | None:
     return fit_quality(np.arange(64), luma)
 
 
-def noise_sigma(plane: np.ndarray, block: int = 8, percentile: float = 5) -> float:
+def noise_sigma(plane: np.ndarray, block: int = 8, percentile: float = 5, clipped: np.ndarray | None = None) -> float:
     """Standard deviation of white noise in one plane (0..255 units): Immerkaer's fast estimate
     (the mean absolute response of a difference of Laplacians, which cancels smooth shading)
-    taken over the flattest blocks of the image, so that texture does not read as noise."""
+    taken over the flattest blocks of the image, so that texture does not read as noise.
+
+    `clipped` marks pixels at black or white: there noise is cut off on one side, so a flat white
+    page of a noisy screenshot reads as barely noisy and would be the flattest block. Blocks that
+    touch such pixels are left out unless exactly flat (as a clean picture's white page is)."""
     y = np.asarray(plane, np.float64)
     if min(y.shape) < block + 2:
         return 0.0
@@ -78,6 +83,15 @@ def noise_sigma(plane: np.ndarray, block: int = 8, percentile: float = 5) -> flo
                  - 2 * y[1:-1, 2:] + y[2:, :-2] - 2 * y[2:, 1:-1] + y[2:, 2:])
     h, w = (n - n % block for n in lap.shape)
     blocks = lap[:h, :w].reshape(h // block, block, w // block, block).mean(axis=(1, 3))
+    if clipped is not None:
+        near = np.zeros(lap.shape, bool)  # a clipped pixel in each Laplacian's 3x3 window
+        for dy in range(3):
+            for dx in range(3):
+                near |= clipped[dy : dy + lap.shape[0], dx : dx + lap.shape[1]]
+        touched = near[:h, :w].reshape(h // block, block, w // block, block).any(axis=(1, 3))
+        keep = ~touched | (blocks == 0)
+        if keep.sum() >= MIN_BLOCKS:
+            blocks = blocks[keep]
     return float(np.sqrt(np.pi / 2) * np.percentile(blocks, percentile) / 6)
 
 
@@ -85,10 +99,12 @@ def image_noise(pixels: np.ndarray) -> float:
     """Noise of an image: in its chroma for colour images (photos' colour is smooth, so fine
     detail barely reaches Cb and Cr while sensor noise does), in its luma for gray ones."""
     pixels = np.asarray(pixels)
+    clipped = (pixels == 0) | (pixels == 255)
     if pixels.ndim == 2:
-        return noise_sigma(pixels)
+        return noise_sigma(pixels, clipped=clipped)
+    clipped = np.any(clipped[..., :3], axis=-1)
     ycc = rgb_to_ycbcr(pixels[..., :3])
-    return max(noise_sigma(ycc[..., 1]), noise_sigma(ycc[..., 2]))
+    return max(noise_sigma(ycc[..., 1], clipped=clipped), noise_sigma(ycc[..., 2], clipped=clipped))
 
 
 def untouched_share(pixels: np.ndarray) -> float:

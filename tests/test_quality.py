@@ -1,7 +1,8 @@
 import io
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from fsrcnn.degradations import apply_spec, jpeg_bytes
 from fsrcnn.imresize import degrade
@@ -67,6 +68,26 @@ def test_noise_is_measured_in_chroma_and_texture_does_not_count():
     assert image_noise(apply_spec(LR, "noise5")) > NOISE_THRESHOLD
     assert image_noise(apply_spec(LR, "noise5")) == pytest.approx(
         image_noise(apply_spec(LR, "noise5", seed=9)), rel=0.1)
+
+
+def slide(n=384):
+    """A presentation slide: a white page, saturated shapes and black text, and one grey panel."""
+    im = Image.new("RGB", (n, n), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((20, 20, n - 20, 70), fill=(0, 0, 255))
+    draw.ellipse((220, 260, 360, 370), fill=(255, 255, 0))
+    draw.rectangle((20, 280, 180, 370), fill=(150, 160, 170))
+    for row in range(90, 260, 20):
+        draw.text((30, row), "The quick brown fox jumps over 0123456789", fill=(0, 0, 0))
+    return np.asarray(im)
+
+
+def test_noise_cut_off_at_white_and_black_does_not_hide_a_noisy_screenshot():
+    # Noise on a white page is clipped on one side and reads weaker: the estimate comes from the rest.
+    clean, noisy = slide(), apply_spec(slide(), "noise5")
+    assert image_noise(noisy) == pytest.approx(image_noise(apply_spec(LR, "noise5")), rel=0.15)
+    assert choose(_png_file(noisy), noisy).model == LIGHT
+    assert choose(_png_file(clean), clean).model == CLEAN
 
 
 def test_auto_picks_photo_for_a_q50_jpeg_and_clean_for_a_png():
