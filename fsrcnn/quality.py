@@ -22,6 +22,7 @@ weight file to run and a reason the user can read.
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
 from . import models
@@ -68,7 +69,8 @@ def jpeg_quality(image: Image.Image) -> int | None:
     return fit_quality(np.arange(64), luma)
 
 
-def noise_sigma(plane: np.ndarray, block: int = 8, percentile: float = 5, clipped: np.ndarray | None = None) -> float:
+def noise_sigma(plane: np.ndarray, block: int = 8, percentile: float = 5,
+                clipped: np.ndarray | None = None) -> float:
     """Standard deviation of white noise in one plane (0..255 units): Immerkaer's fast estimate
     (the mean absolute response of a difference of Laplacians, which cancels smooth shading)
     taken over the flattest blocks of the image, so that texture does not read as noise.
@@ -82,13 +84,13 @@ def noise_sigma(plane: np.ndarray, block: int = 8, percentile: float = 5, clippe
     lap = np.abs(y[:-2, :-2] - 2 * y[:-2, 1:-1] + y[:-2, 2:] - 2 * y[1:-1, :-2] + 4 * y[1:-1, 1:-1]
                  - 2 * y[1:-1, 2:] + y[2:, :-2] - 2 * y[2:, 1:-1] + y[2:, 2:])
     h, w = (n - n % block for n in lap.shape)
-    blocks = lap[:h, :w].reshape(h // block, block, w // block, block).mean(axis=(1, 3))
-    if clipped is not None:
-        near = np.zeros(lap.shape, bool)  # a clipped pixel in each Laplacian's 3x3 window
-        for dy in range(3):
-            for dx in range(3):
-                near |= clipped[dy : dy + lap.shape[0], dx : dx + lap.shape[1]]
-        touched = near[:h, :w].reshape(h // block, block, w // block, block).any(axis=(1, 3))
+
+    def tiles(a):  # the image's whole 8x8 blocks, as axes 1 and 3
+        return a[:h, :w].reshape(h // block, block, w // block, block)
+
+    blocks = tiles(lap).mean(axis=(1, 3))
+    if clipped is not None:  # a clipped pixel in any 3x3 window of the block's Laplacians
+        touched = tiles(sliding_window_view(clipped, (3, 3)).any(axis=(-2, -1))).any(axis=(1, 3))
         keep = ~touched | (blocks == 0)
         if keep.sum() >= MIN_BLOCKS:
             blocks = blocks[keep]
